@@ -1,0 +1,7 @@
+export { ShardDO } from "./shard/shard-do";
+
+export default {
+  async fetch(): Promise<Response> {
+    return new Response("ok");
+  },
+} satisfies ExportedHandler<Env>;

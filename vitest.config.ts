@@ -1,0 +1,38 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Two projects: pure modules run in plain Node (fast, no runtime), the engine
+// runs inside workerd with real Durable Object storage, real D1 (migrations
+// applied by test/setup/apply-migrations.ts) and the real queue handler.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("migrations");
+  return {
+    test: {
+      projects: [
+        {
+          test: {
+            name: "unit",
+            include: ["engine/core/**/*.test.ts", "engine/index/**/*.test.ts", "engine/query/**/*.test.ts", "sdk/**/*.test.ts"],
+            exclude: ["**/*.workers.test.ts"],
+            environment: "node",
+          },
+        },
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: { TEST_MIGRATIONS: migrations },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/**/*.test.ts", "engine/**/*.workers.test.ts"],
+            setupFiles: ["./test/setup/apply-migrations.ts"],
+          },
+        },
+      ],
+    },
+  };
+});
