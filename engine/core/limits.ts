@@ -1,0 +1,33 @@
+/**
+ * Limits of the public contract (design.md) and of the platform, named once.
+ * Checked at the boundary where the data enters: HTTP validation, the shard.
+ */
+export const LIMITS = {
+  /** Max size of a document's data, as UTF-8 JSON. */
+  maxDocumentBytes: 1024 * 1024,
+  /** Max nesting depth of maps and arrays in a document. */
+  maxDepth: 20,
+  /** Max bytes in a document id, UTF-8. */
+  maxIdBytes: 1500,
+  /** Max segments in a path (Firestore allows 100 nested levels). */
+  maxPathSegments: 100,
+  /** Max writes in one batch. */
+  maxBatchWrites: 500,
+  /** Max HTTP request body. A batch may carry several documents. */
+  maxRequestBytes: 10 * 1024 * 1024,
+  /** Max indexed values of one document (Firestore: 40,000 index entries). */
+  maxIndexEntriesPerDocument: 1000,
+  /** Max field-path length in bytes. */
+  maxFieldPathBytes: 1500,
+} as const;
+
+/** Cloudflare platform limits that shape the pipeline. */
+export const PLATFORM = {
+  /** A queue message is at most 128 KB; keep headroom for the envelope. */
+  maxQueueMessageBytes: 120 * 1024,
+  /** A sendBatch call carries at most 100 messages and 256 KB in total. */
+  maxSendBatchMessages: 100,
+  maxSendBatchBytes: 250 * 1024,
+  /** D1: at most 100 bound parameters per statement (production enforces it). */
+  maxD1BoundParameters: 100,
+} as const;
