@@ -1,2 +1,291 @@
+/**
+ * The shard Durable Object: the source of truth for the documents whose path
+ * hashes to it. A thin adapter: storage lives in DocStore, the outbox drain in
+ * pipeline/drain, two-phase commit in Coordinator, listeners in DocListeners.
+ *
+ * RPC methods take the shard number, since a Durable Object does not know the
+ * name it was addressed by; the first call records it.
+ */
 import { DurableObject } from "cloudflare:workers";
-export class ShardDO extends DurableObject<Env> {}
+import { BlazeError, fromWireError, toWireError } from "../core/errors";
+import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
+import { drainOutbox } from "../pipeline/drain";
+import type { ChangeMessage } from "../pipeline/messages";
+import { readWatermark } from "../pipeline/watermarks";
+import { Connections } from "../sockets/connections";
+import { Coordinator, type Participant, type ShardWrites } from "./coordinator";
+import { DocListeners } from "./doc-listeners";
+import { DocStore } from "./doc-store";
+import { shardCount, shardOf, shardStub } from "./routing";
+
+/** Test hooks: make the next N calls of a step fail, as a crash would. */
+export interface Faults {
+  failQueueSend: number;
+  failPrepare: number;
+  failCommit: number;
+}
+
+const HOUR = 3_600_000;
+
+export class ShardDO extends DurableObject<Env> {
+  private store: DocStore | null = null;
+  private listenersCache: DocListeners | null = null;
+  private readonly sockets: Connections;
+  private sendFailures = 0;
+  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sockets = new Connections(ctx);
+    const known = ctx.storage.kv.get<number>("shard");
+    if (typeof known === "number") this.store = new DocStore(ctx.storage, known);
+  }
+
+  // ---- documents ---------------------------------------------------------
+
+  async get(shard: number, path: string): Promise<DocumentSnapshot | null> {
+    return this.rpc(shard, async (store) => {
+      await this.resolveLocks([path], "read");
+      return store.snapshot(path);
+    });
+  }
+
+  /** Applies writes that all belong to this shard, atomically. */
+  async commit(shard: number, writes: Write[]): Promise<WriteResult[]> {
+    return this.rpc(shard, async (store) => {
+      await this.resolveLocks(writes.map((w) => w.path), "write");
+      const { changes, results } = store.commit(writes, new Date());
+      this.afterCommit(changes);
+      return results;
+    });
+  }
+
+  /** The current state of a document as a change, for the consumer's by-reference fetch. */
+  async fetchChange(shard: number, path: string): Promise<Change> {
+    return this.rpc(shard, async (store) => {
+      const d = store.getDoc(path);
+      if (!d) throw new BlazeError("NOT_FOUND", `shard ${shard} has no record of ${path}`);
+      return {
+        shard, seq: d.seq, path, op: d.deleted ? "delete" : "set", version: d.version, updateTime: d.updateTime, existed: true,
+        ...(d.deleted ? {} : { data: d.data!, createTime: d.createTime ?? d.updateTime }),
+      };
+    });
+  }
+
+  /** The consumer applied everything up to `watermark`: free outbox rows. */
+  async acked(shard: number, watermark: number): Promise<void> {
+    return this.rpc(shard, async (store) => store.ackThrough(watermark));
+  }
+
+  async lastSeq(shard: number): Promise<number> {
+    return this.rpc(shard, async (store) => store.lastSeq());
+  }
+
+  // ---- multi-shard batches (two-phase commit) ---------------------------
+
+  async runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<WriteResult[][]> {
+    return this.rpc(shard, async () => {
+      try {
+        return await this.coordinator().run(txnId, shard, groups, Date.now());
+      } finally {
+        await this.scheduleAlarm(Date.now() + 1000);
+      }
+    });
+  }
+
+  async prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<void> {
+    return this.rpc(shard, async (store) => {
+      if (this.faults.failPrepare > 0) {
+        this.faults.failPrepare--;
+        throw new Error("injected fault: prepare");
+      }
+      store.prepare(txnId, coordinator, writes, new Date());
+      await this.scheduleAlarm(Date.now() + this.prepareTimeoutMs());
+    });
+  }
+
+  async commitPrepared(shard: number, txnId: string): Promise<WriteResult[]> {
+    return this.rpc(shard, async (store) => {
+      if (this.faults.failCommit > 0) {
+        this.faults.failCommit--;
+        throw new Error("injected fault: commit");
+      }
+      const committed = store.commitPrepared(txnId);
+      if (!committed) throw new BlazeError("ABORTED", `transaction ${txnId} is not prepared on shard ${shard}`);
+      this.afterCommit(committed.changes);
+      return committed.results;
+    });
+  }
+
+  async abortPrepared(shard: number, txnId: string): Promise<void> {
+    return this.rpc(shard, async (store) => store.abortPrepared(txnId));
+  }
+
+  async decide(shard: number, txnId: string): Promise<"committed" | "aborted" | "pending"> {
+    return this.rpc(shard, async () => this.coordinator().decide(txnId, Date.now(), this.prepareTimeoutMs()));
+  }
+
+  // ---- WebSocket document listeners -------------------------------------
+
+  async fetch(request: Request): Promise<Response> {
+    const shard = Number(request.headers.get("X-Blaze-Shard"));
+    this.storeFor(shard);
+    const pair = new WebSocketPair();
+    this.sockets.accept(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.listeners()?.onMessage(ws, message);
+  }
+
+  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    const id = this.sockets.idOf(ws);
+    if (id) this.listeners()?.forgetSocket(id);
+    this.sockets.close(ws, code, reason);
+  }
+
+  async webSocketError(ws: WebSocket): Promise<void> {
+    const id = this.sockets.idOf(ws);
+    if (id) this.listeners()?.forgetSocket(id);
+  }
+
+  // ---- alarm: outbox drain, transaction recovery ------------------------
+
+  async alarm(): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    const now = Date.now();
+    const next: number[] = [];
+
+    const drained = await drainOutbox(store, {
+      queue: this.queue(),
+      readWatermark: () => readWatermark(this.env.DB, store.shard).catch(() => null),
+      now,
+      resendAfterMs: Number(this.env.OUTBOX_RESEND_MS ?? 10_000),
+    });
+    if (drained.failed > 0) {
+      this.sendFailures++;
+      next.push(now + Math.min(100 * 2 ** this.sendFailures, 60_000));
+    } else {
+      this.sendFailures = 0;
+      if (drained.nextAt !== null) next.push(drained.nextAt);
+    }
+
+    for (const lock of store.stalePrepared(now - this.prepareTimeoutMs())) {
+      await this.resolveTxn(lock.txnId, lock.coordinator).catch(() => undefined);
+    }
+    if (store.hasPrepared()) next.push(now + this.prepareTimeoutMs());
+    if (await this.coordinator().redrive()) next.push(now + 1000);
+    store.pruneOutcomes(now - HOUR);
+    this.coordinator().prune(now - HOUR);
+
+    if (next.length > 0) await this.ctx.storage.setAlarm(Math.max(Math.min(...next), now));
+  }
+
+  // ---- internals ---------------------------------------------------------
+
+  private afterCommit(changes: Change[]): void {
+    if (changes.length === 0) return;
+    this.listeners()?.broadcast(changes);
+    // Drain right away; the alarm is durable, so a crash before it runs is safe.
+    void this.scheduleAlarm(Date.now());
+  }
+
+  private async scheduleAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Prepared writes lock their paths. Before touching a locked path, ask the
+   * coordinator: a committed batch is applied here first (so a read never
+   * misses a committed write), an aborted one is dropped.
+   */
+  private async resolveLocks(paths: string[], _why: "read" | "write"): Promise<void> {
+    const store = this.store!;
+    for (const lock of store.locksOn(paths)) {
+      await this.resolveTxn(lock.txnId, lock.coordinator);
+    }
+  }
+
+  private async resolveTxn(txnId: string, coordinator: number): Promise<void> {
+    const store = this.store!;
+    const decision =
+      coordinator === store.shard
+        ? this.coordinator().decide(txnId, Date.now(), this.prepareTimeoutMs())
+        : await shardStub(this.env, coordinator).decide(coordinator, txnId);
+    if (decision === "committed") {
+      const committed = store.commitPrepared(txnId);
+      if (committed) this.afterCommit(committed.changes);
+    } else if (decision === "aborted") {
+      store.abortPrepared(txnId);
+    }
+  }
+
+  private coordinator(): Coordinator {
+    const self = this;
+    const participant = (shard: number): Participant => {
+      if (shard === self.store!.shard) {
+        return {
+          prepare: (txnId, coordinator, writes) => self.prepare(shard, txnId, coordinator, writes),
+          commit: (txnId) => self.commitPrepared(shard, txnId),
+          abort: (txnId) => self.abortPrepared(shard, txnId),
+        };
+      }
+      const stub = shardStub(self.env, shard);
+      return {
+        prepare: (txnId, coordinator, writes) => stub.prepare(shard, txnId, coordinator, writes),
+        commit: (txnId) => stub.commitPrepared(shard, txnId),
+        abort: (txnId) => stub.abortPrepared(shard, txnId),
+      };
+    };
+    return new Coordinator(this.ctx.storage.sql, participant);
+  }
+
+  private listeners(): DocListeners | null {
+    if (!this.store) return null;
+    const count = shardCount(this.env);
+    this.listenersCache ??= new DocListeners(this.ctx.storage.sql, this.sockets, this.store, (p) => shardOf(p, count));
+    return this.listenersCache;
+  }
+
+  private queue(): Queue<ChangeMessage> {
+    const real = this.env.CHANGES as Queue<ChangeMessage>;
+    const faults = this.faults;
+    return {
+      send: (body, opts) => real.send(body, opts),
+      sendBatch: async (messages, opts) => {
+        if (faults.failQueueSend > 0) {
+          faults.failQueueSend--;
+          throw new Error("injected fault: queue send");
+        }
+        return real.sendBatch(messages, opts);
+      },
+    } as Queue<ChangeMessage>;
+  }
+
+  private prepareTimeoutMs(): number {
+    return Number(this.env.PREPARE_TIMEOUT_MS ?? 5_000);
+  }
+
+  private storeFor(shard: number): DocStore {
+    if (!Number.isInteger(shard) || shard < 0) throw new BlazeError("INTERNAL", `bad shard number ${shard}`);
+    if (!this.store) {
+      this.ctx.storage.kv.put("shard", shard);
+      this.store = new DocStore(this.ctx.storage, shard);
+    } else if (this.store.shard !== shard) {
+      throw new BlazeError("INTERNAL", `shard object ${this.store.shard} was addressed as shard ${shard}`);
+    }
+    return this.store;
+  }
+
+  /** Runs an RPC body; BlazeErrors cross the RPC boundary intact. */
+  private async rpc<T>(shard: number, body: (store: DocStore) => Promise<T>): Promise<T> {
+    try {
+      return await body(this.storeFor(shard));
+    } catch (e) {
+      throw toWireError(fromWireError(e));
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The HTTP API (Hono): auth hook -> routes -> one error renderer.
+ * Routes validate at the edge and call the shard client or the query engine.
+ */
+import { Hono } from "hono";
+import { BlazeError } from "../core/errors";
+import { authenticate, type AuthContext } from "./auth";
+import { errorResponse } from "./render-error";
+import { batchRoutes } from "./routes/batch";
+import { docRoutes } from "./routes/docs";
+import { listenRoutes } from "./routes/listen";
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: { auth: AuthContext };
+}
+
+export function createApp() {
+  const app = new Hono<AppEnv>();
+  app.use("/v1/*", authenticate);
+  app.route("/v1/docs", docRoutes);
+  app.route("/v1/batch", batchRoutes);
+  app.route("/v1/listen", listenRoutes);
+  app.all("/v1/*", (c) => errorResponse(new BlazeError("NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
+  app.onError((e) => errorResponse(e));
+  return app;
+}

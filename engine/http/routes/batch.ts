@@ -1,0 +1,11 @@
+/** POST /v1/batch: up to 500 writes, all or nothing, across shards. */
+import { Hono } from "hono";
+import { commitWrites } from "../../shard/client";
+import { readJson } from "../request";
+import { parseBatch } from "../writes-schema";
+import type { AppEnv } from "../app";
+
+export const batchRoutes = new Hono<AppEnv>().post("/", async (c) => {
+  const writes = parseBatch(await readJson(c.req.raw));
+  return c.json(await commitWrites(c.env, writes));
+});

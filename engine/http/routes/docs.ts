@@ -1,0 +1,52 @@
+/**
+ * Document routes: PUT (set), POST (create with a generated id), PATCH
+ * (update fields), GET, DELETE under /v1/docs/{path}.
+ */
+import { Hono } from "hono";
+import { BlazeError } from "../../core/errors";
+import { generateId, isDocumentPath, parseCollectionPath, parseDocumentPath } from "../../core/paths";
+import { commitWrites, getDocument } from "../../shard/client";
+import { ifVersionHeader, pathFromUrl, readJson } from "../request";
+import { deleteWrite, setWrite, updateWrite } from "../writes-schema";
+import type { AppEnv } from "../app";
+
+const PREFIX = "/v1/docs/";
+
+export const docRoutes = new Hono<AppEnv>()
+  .get("/*", async (c) => {
+    const path = parseDocumentPath(pathFromUrl(c.req.url, PREFIX)).path;
+    const doc = await getDocument(c.env, path);
+    if (!doc) throw new BlazeError("NOT_FOUND", `no document at ${path}`);
+    return c.json(doc, 200, { ETag: `"${doc.version}"` });
+  })
+  .put("/*", async (c) => {
+    const path = pathFromUrl(c.req.url, PREFIX);
+    const merge = c.req.query("merge");
+    if (merge !== undefined && merge !== "true" && merge !== "false") {
+      throw new BlazeError("INVALID_ARGUMENT", `merge must be true or false, got ${merge}`);
+    }
+    const write = setWrite(path, await readJson(c.req.raw), { merge: merge === "true", ifVersion: ifVersionHeader(c.req.raw) });
+    const { results } = await commitWrites(c.env, [write]);
+    return c.json(results[0]);
+  })
+  .post("/*", async (c) => {
+    const raw = pathFromUrl(c.req.url, PREFIX);
+    if (isDocumentPath(raw)) {
+      throw new BlazeError("INVALID_ARGUMENT", `POST creates a document in a collection; ${raw} is a document path (use PUT)`);
+    }
+    const collection = parseCollectionPath(raw).path;
+    const write = setWrite(`${collection}/${generateId()}`, await readJson(c.req.raw), { ifVersion: 0 });
+    const { results } = await commitWrites(c.env, [write]);
+    return c.json(results[0], 201, { Location: `${PREFIX}${results[0].path}` });
+  })
+  .patch("/*", async (c) => {
+    const path = pathFromUrl(c.req.url, PREFIX);
+    const write = updateWrite(path, await readJson(c.req.raw), ifVersionHeader(c.req.raw));
+    const { results } = await commitWrites(c.env, [write]);
+    return c.json(results[0]);
+  })
+  .delete("/*", async (c) => {
+    const write = deleteWrite(pathFromUrl(c.req.url, PREFIX), ifVersionHeader(c.req.raw));
+    const { results } = await commitWrites(c.env, [write]);
+    return c.json(results[0]);
+  });

@@ -1,0 +1,91 @@
+/**
+ * Builds the D1 statements that apply document changes to the index.
+ * Idempotent and version-checked in SQL itself (not by a read first), so
+ * redelivered, reordered or concurrently applied changes converge: a row is
+ * only written when its shard seq is newer than what is there, a tombstone
+ * stops an older write from resurrecting a deleted document, and index
+ * entries are rewritten only for the version that won.
+ * Every statement keeps within D1's 100 bound parameters.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import { PLATFORM } from "../core/limits";
+import { parseDocumentPath } from "../core/paths";
+import type { DocumentData } from "../core/values";
+import type { Change } from "../core/writes";
+import { encodeDocumentName } from "./encoding";
+import { indexEntriesFor } from "./entries";
+
+/** A change with its document resolved (no `byRef`). */
+export type ResolvedChange = Change & { byRef?: undefined };
+
+const MAX_PARAMS = PLATFORM.maxD1BoundParameters;
+
+/** Keeps the newest change per path (a batch may carry several). */
+export function latestPerPath(changes: ResolvedChange[]): ResolvedChange[] {
+  const latest = new Map<string, ResolvedChange>();
+  for (const c of changes) {
+    const prev = latest.get(c.path);
+    if (!prev || c.seq > prev.seq) latest.set(c.path, c);
+  }
+  return [...latest.values()];
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const values = (rows: unknown[][]) => sql.join(rows.map((r) => sql`(${sql.join(r.map((v) => sql`${v}`), sql`, `)})`), sql`, `);
+
+/** Statements that apply the given changes (newest per path) in order. */
+export function applyStatements(changes: ResolvedChange[]): SQL[] {
+  const latest = latestPerPath(changes);
+  const sets = latest.filter((c) => c.op === "set");
+  const deletes = latest.filter((c) => c.op === "delete");
+  const statements: SQL[] = [];
+
+  const docRows = sets.map((c) => {
+    const p = parseDocumentPath(c.path);
+    return [c.path, p.collectionPath, p.collectionId, p.id, JSON.stringify(c.data), c.version, c.createTime ?? c.updateTime, c.updateTime, c.shard, c.seq];
+  });
+  for (const rows of chunk(docRows, Math.floor(MAX_PARAMS / 10))) {
+    statements.push(sql`INSERT INTO documents (path, collection_path, collection_id, doc_id, data, version, create_time, update_time, shard, seq)
+      SELECT * FROM (VALUES ${values(rows)}) AS v
+      WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.path = v.column1 AND t.seq >= v.column10)
+      ON CONFLICT(path) DO UPDATE SET collection_path = excluded.collection_path, collection_id = excluded.collection_id,
+        doc_id = excluded.doc_id, data = excluded.data, version = excluded.version, create_time = excluded.create_time,
+        update_time = excluded.update_time, shard = excluded.shard, seq = excluded.seq
+      WHERE excluded.seq > documents.seq`);
+  }
+
+  const tombRows = deletes.map((c) => [c.path, c.shard, c.seq, c.updateTime]);
+  for (const rows of chunk(tombRows, Math.floor(MAX_PARAMS / 4))) {
+    statements.push(sql`INSERT INTO tombstones (path, shard, seq, delete_time) VALUES ${values(rows)}
+      ON CONFLICT(path) DO UPDATE SET shard = excluded.shard, seq = excluded.seq, delete_time = excluded.delete_time
+      WHERE excluded.seq > tombstones.seq`);
+    statements.push(sql`DELETE FROM documents WHERE path IN (${sql.join(rows.map((r) => sql`${r[0]}`), sql`, `)})
+      AND seq < (SELECT t.seq FROM tombstones t WHERE t.path = documents.path)`);
+  }
+
+  const entryRows: unknown[][] = [];
+  for (const c of sets) {
+    const p = parseDocumentPath(c.path);
+    const docKey = encodeDocumentName(c.path);
+    for (const e of indexEntriesFor(c.data as DocumentData)) {
+      entryRows.push([p.collectionPath, p.collectionId, e.field, e.kind, e.value, docKey, c.path, c.seq]);
+    }
+  }
+  for (const rows of chunk(entryRows, Math.floor(MAX_PARAMS / 8))) {
+    statements.push(sql`INSERT OR REPLACE INTO index_entries (collection_path, collection_id, field, kind, value, doc_key, doc_path, seq)
+      SELECT * FROM (VALUES ${values(rows)}) AS v
+      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column7 AND d.seq = v.column8)`);
+  }
+
+  // Entries of versions that lost, or of deleted documents.
+  for (const paths of chunk(latest.map((c) => c.path), MAX_PARAMS)) {
+    statements.push(sql`DELETE FROM index_entries WHERE doc_path IN (${sql.join(paths.map((p) => sql`${p}`), sql`, `)})
+      AND seq <> COALESCE((SELECT d.seq FROM documents d WHERE d.path = index_entries.doc_path), -1)`);
+  }
+  return statements;
+}

@@ -1,0 +1,133 @@
+/**
+ * The D1 index schema: the single source for drizzle-kit migrations, for the
+ * consumer and planner, and for analytics users (`import { documents } from
+ * "blaze/engine/index/schema"` in another Worker, or plain SQL: docs/analytics.md).
+ *
+ * Every index shard database has all of these tables; the pipeline's
+ * bookkeeping tables (watermarks, applied_ranges, dead_letters) are used in
+ * the first index shard only.
+ */
+import { sql } from "drizzle-orm";
+import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** One row per live document, readable with plain SQL. */
+export const documents = sqliteTable(
+  "documents",
+  {
+    /** Full document path, e.g. `users/alice/posts/p1`. */
+    path: text("path").primaryKey(),
+    /** Path of the parent collection, e.g. `users/alice/posts`. */
+    collectionPath: text("collection_path").notNull(),
+    /** Last segment of the collection path, e.g. `posts` (collection groups). */
+    collectionId: text("collection_id").notNull(),
+    /** Last segment of the path. */
+    docId: text("doc_id").notNull(),
+    /** The document's data as JSON (tagged values as in the HTTP API). */
+    data: text("data", { mode: "json" }).notNull(),
+    /** Per-document version as the API reports it. */
+    version: integer("version").notNull(),
+    createTime: text("create_time").notNull(),
+    updateTime: text("update_time").notNull(),
+    /** Shard that owns the document and that shard's sequence of this write. */
+    shard: integer("shard").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (t) => [
+    index("documents_collection").on(t.collectionPath, t.docId),
+    index("documents_group").on(t.collectionId),
+  ],
+);
+
+/**
+ * Deleted documents, so a late, older change can never resurrect them
+ * (queues deliver in no order). Kept apart so `documents` holds live rows only.
+ */
+export const tombstones = sqliteTable("tombstones", {
+  path: text("path").primaryKey(),
+  shard: integer("shard").notNull(),
+  seq: integer("seq").notNull(),
+  deleteTime: text("delete_time").notNull(),
+});
+
+/**
+ * Single-field index entries: one per field at every depth (`kind = 'value'`)
+ * and one per distinct array element (`kind = 'element'`, for array-contains).
+ * `value` is the order-preserving encoding (engine/index/encoding.ts), so a
+ * filter or ordering on a field is one range scan over a BLOB, which SQLite
+ * compares bytewise; `doc_key` is the encoded document name, the tie-break.
+ */
+export const indexEntries = sqliteTable(
+  "index_entries",
+  {
+    collectionPath: text("collection_path").notNull(),
+    collectionId: text("collection_id").notNull(),
+    field: text("field").notNull(),
+    kind: text("kind", { enum: ["value", "element"] }).notNull(),
+    value: blob("value", { mode: "buffer" }).notNull(),
+    docKey: blob("doc_key", { mode: "buffer" }).notNull(),
+    docPath: text("doc_path").notNull(),
+    /** Shard sequence of the document version these entries describe. */
+    seq: integer("seq").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.docPath, t.field, t.kind, t.value] }),
+    index("index_entries_collection").on(t.collectionPath, t.field, t.kind, t.value, t.docKey),
+    index("index_entries_group").on(t.collectionId, t.field, t.kind, t.value, t.docKey),
+  ],
+);
+
+/**
+ * Composite index entries (declared indexes): `key` is the concatenation of the
+ * indexed fields' encodings (descending fields inverted) and the document name.
+ */
+export const compositeEntries = sqliteTable(
+  "composite_entries",
+  {
+    indexId: text("index_id").notNull(),
+    /** Collection path for collection-scope indexes, collection id for group scope. */
+    scope: text("scope").notNull(),
+    key: blob("key", { mode: "buffer" }).notNull(),
+    docPath: text("doc_path").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.indexId, t.scope, t.key] }),
+    index("composite_entries_doc").on(t.docPath),
+  ],
+);
+
+/**
+ * Per document shard: every change with `seq <= applied_seq` is in the index.
+ * Shards read it to free outbox rows (end-to-end acknowledgement) and queries
+ * read it to wait for a write token (read-your-writes).
+ */
+export const watermarks = sqliteTable("watermarks", {
+  shard: integer("shard").primaryKey(),
+  appliedSeq: integer("applied_seq").notNull(),
+  updatedAt: text("updated_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+});
+
+/**
+ * Ranges of sequences applied above a shard's watermark. Queue messages arrive
+ * in any order; the watermark advances over contiguous ranges only.
+ */
+export const appliedRanges = sqliteTable(
+  "applied_ranges",
+  {
+    shard: integer("shard").notNull(),
+    fromSeq: integer("from_seq").notNull(),
+    toSeq: integer("to_seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shard, t.fromSeq, t.toSeq] })],
+);
+
+/** Messages that reached the dead-letter queue, with the reason, for operators. */
+export const deadLetters = sqliteTable("dead_letters", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  receivedAt: text("received_at").notNull(),
+  shard: integer("shard"),
+  fromSeq: integer("from_seq"),
+  toSeq: integer("to_seq"),
+  reason: text("reason").notNull(),
+  body: text("body").notNull(),
+});

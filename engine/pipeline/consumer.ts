@@ -1,0 +1,145 @@
+/**
+ * Queue consumer: applies change messages to the D1 index.
+ *
+ * Per queue batch: resolve by-reference documents, apply every change to its
+ * index shard with one `db.batch` per database, and in the same batch on the
+ * meta database record the applied seq ranges; then advance the per-shard
+ * watermarks and tell the shards (so they can free outbox rows). Delivery is
+ * at least once and unordered: every statement is idempotent and
+ * version-checked (engine/index/apply.ts), so a retry after a crash anywhere
+ * here converges. A batch that fails is retried message by message, so one bad
+ * message cannot hold the others back; a message that keeps failing reaches
+ * the dead-letter queue with its reason logged.
+ */
+import { sql } from "drizzle-orm";
+import type { Change } from "../core/writes";
+import { applyStatements, type ResolvedChange } from "../index/apply";
+import { prepare, runBatch } from "../index/d1";
+import { parseDocumentPath } from "../core/paths";
+import { indexShardOf, type IndexTopology } from "../index/routing";
+import { isChangeMessage, type ChangeMessage } from "./messages";
+import { advanceWatermark, type SeqRange } from "./watermarks";
+
+export interface ConsumerDeps {
+  topology: IndexTopology;
+  dbs: D1Database[];
+  /** Current state of a document in its shard, for changes sent by reference. */
+  fetchChange(shard: number, path: string): Promise<ResolvedChange>;
+  /** Tells a shard that the index has applied everything up to `watermark`. */
+  notifyShard(shard: number, watermark: number): Promise<void>;
+}
+
+export interface ConsumeOutcome {
+  applied: number;
+  retried: number;
+  rejected: number;
+  watermarks: Map<number, number>;
+}
+
+export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeOutcome> {
+  const outcome: ConsumeOutcome = { applied: 0, retried: 0, rejected: 0, watermarks: new Map() };
+  const valid: Message<ChangeMessage>[] = [];
+  for (const msg of batch.messages) {
+    if (isChangeMessage(msg.body)) valid.push(msg as Message<ChangeMessage>);
+    else {
+      // Retrying cannot fix a malformed message: record it and drop it.
+      await recordDeadLetter(deps.dbs[0], msg.body, "malformed change message");
+      console.error(`blaze consumer: dropped malformed message ${msg.id}`);
+      msg.ack();
+      outcome.rejected++;
+    }
+  }
+  if (valid.length === 0) return outcome;
+
+  try {
+    merge(outcome.watermarks, await applyMessages(valid.map((m) => m.body), deps));
+    for (const m of valid) m.ack();
+    outcome.applied = valid.length;
+  } catch (batchError) {
+    console.warn(`blaze consumer: batch of ${valid.length} failed (${describe(batchError)}); retrying one by one`);
+    for (const m of valid) {
+      try {
+        merge(outcome.watermarks, await applyMessages([m.body], deps));
+        m.ack();
+        outcome.applied++;
+      } catch (e) {
+        console.error(
+          `blaze consumer: message ${m.id} (shard ${m.body.shard} seq ${m.body.fromSeq}..${m.body.toSeq}, attempt ${m.attempts}) failed: ${describe(e)}`,
+        );
+        m.retry();
+        outcome.retried++;
+      }
+    }
+  }
+  await Promise.allSettled([...outcome.watermarks].map(([shard, w]) => deps.notifyShard(shard, w)));
+  return outcome;
+}
+
+/** Applies messages and advances watermarks; returns the new watermark per shard. */
+export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDeps): Promise<Map<number, number>> {
+  const changes = await resolveChanges(messages.flatMap((m) => m.changes), deps);
+  const perDb = new Map<number, ResolvedChange[]>();
+  for (const c of changes) {
+    const p = parseDocumentPath(c.path);
+    const i = indexShardOf(deps.topology, p.collectionId, c.path);
+    perDb.set(i, [...(perDb.get(i) ?? []), c]);
+  }
+  // Other index shards first: the meta batch below records the ranges as
+  // applied, so it must come last (a crash in between means a redelivery).
+  for (const [i, cs] of perDb) {
+    if (i !== 0) await runBatch(deps.dbs[i], applyStatements(cs));
+  }
+  const shards = [...new Set(messages.map((m) => m.shard))];
+  const rangeRows = messages.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
+  const results = await runBatch(deps.dbs[0], [
+    ...applyStatements(perDb.get(0) ?? []),
+    sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) VALUES ${sql.join(rangeRows, sql`, `)}`,
+    sql`SELECT 'w' AS k, shard, applied_seq AS from_seq, applied_seq AS to_seq FROM watermarks WHERE shard IN (${sql.join(shards.map((s) => sql`${s}`), sql`, `)})
+        UNION ALL
+        SELECT 'r' AS k, shard, from_seq, to_seq FROM applied_ranges WHERE shard IN (${sql.join(shards.map((s) => sql`${s}`), sql`, `)})`,
+  ]);
+  const rows = results[results.length - 1] as unknown as { k: string; shard: number; from_seq: number; to_seq: number }[];
+  const advanced = new Map<number, number>();
+  for (const shard of shards) {
+    const current = rows.find((r) => r.k === "w" && r.shard === shard)?.to_seq ?? 0;
+    const ranges: SeqRange[] = rows.filter((r) => r.k === "r" && r.shard === shard).map((r) => ({ fromSeq: r.from_seq, toSeq: r.to_seq }));
+    const next = advanceWatermark(current, ranges);
+    if (next > current || ranges.some((r) => r.toSeq <= current)) advanced.set(shard, next);
+  }
+  if (advanced.size > 0) {
+    const now = new Date().toISOString();
+    await runBatch(
+      deps.dbs[0],
+      [...advanced].flatMap(([shard, w]) => [
+        sql`INSERT INTO watermarks (shard, applied_seq, updated_at) VALUES (${shard}, ${w}, ${now})
+          ON CONFLICT(shard) DO UPDATE SET applied_seq = MAX(applied_seq, excluded.applied_seq), updated_at = excluded.updated_at`,
+        sql`DELETE FROM applied_ranges WHERE shard = ${shard} AND to_seq <= ${w}`,
+      ]),
+    );
+  }
+  return advanced;
+}
+
+async function resolveChanges(changes: Change[], deps: ConsumerDeps): Promise<ResolvedChange[]> {
+  return Promise.all(
+    changes.map((c) => (c.byRef ? deps.fetchChange(c.shard, c.path) : Promise.resolve(c as ResolvedChange))),
+  );
+}
+
+export async function recordDeadLetter(d1: D1Database, body: unknown, reason: string): Promise<void> {
+  const m = isChangeMessage(body) ? body : null;
+  const text = JSON.stringify(body ?? null);
+  await prepare(
+    d1,
+    sql`INSERT INTO dead_letters (received_at, shard, from_seq, to_seq, reason, body)
+      VALUES (${new Date().toISOString()}, ${m?.shard ?? null}, ${m?.fromSeq ?? null}, ${m?.toSeq ?? null}, ${reason}, ${text.slice(0, 100_000)})`,
+  ).run();
+}
+
+function merge(into: Map<number, number>, from: Map<number, number>) {
+  for (const [k, v] of from) into.set(k, Math.max(into.get(k) ?? 0, v));
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

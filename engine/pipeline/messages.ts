@@ -1,0 +1,98 @@
+/**
+ * Queue messages: a message carries a contiguous run of one shard's changes,
+ * so the consumer can record "seqs from..to applied" and the watermark can
+ * advance over contiguous runs. Messages stay under the queue's 128 KB limit:
+ * a change whose document is too large travels by reference (`byRef`) and the
+ * consumer reads the document from its shard.
+ */
+import { PLATFORM } from "../core/limits";
+import type { Change } from "../core/writes";
+
+export interface ChangeMessage {
+  v: 1;
+  shard: number;
+  fromSeq: number;
+  toSeq: number;
+  changes: Change[];
+}
+
+/** A document bigger than this (as JSON) is sent by reference. */
+export const MAX_INLINE_DOC_BYTES = 64 * 1024;
+/** Bounds the consumer's work (D1 statements) per message. */
+export const MAX_CHANGES_PER_MESSAGE = 50;
+
+const encoder = new TextEncoder();
+const byteLength = (s: string) => encoder.encode(s).length;
+
+/** Changes must be ordered by seq; a gap in seq starts a new message. */
+export function packMessages(
+  shard: number,
+  changes: Change[],
+  limits = { maxBytes: PLATFORM.maxQueueMessageBytes, maxChanges: MAX_CHANGES_PER_MESSAGE, maxInline: MAX_INLINE_DOC_BYTES },
+): { message: ChangeMessage; bytes: number }[] {
+  const out: { message: ChangeMessage; bytes: number }[] = [];
+  let current: ChangeMessage | null = null;
+  let bytes = 0;
+  const envelope = 100;
+  for (const change of changes) {
+    let c = change;
+    let size = byteLength(JSON.stringify(c));
+    if (size > limits.maxInline) {
+      const { data: _omit, ...rest } = c;
+      c = { ...rest, byRef: true };
+      size = byteLength(JSON.stringify(c));
+    }
+    const contiguous = current !== null && c.seq === current.toSeq + 1;
+    if (!current || !contiguous || current.changes.length >= limits.maxChanges || bytes + size + 1 > limits.maxBytes - envelope) {
+      if (current) out.push({ message: current, bytes: bytes + envelope });
+      current = { v: 1, shard, fromSeq: c.seq, toSeq: c.seq, changes: [] };
+      bytes = 0;
+    }
+    current.changes.push(c);
+    current.toSeq = c.seq;
+    bytes += size + 1;
+  }
+  if (current) out.push({ message: current, bytes: bytes + envelope });
+  return out;
+}
+
+/** Groups messages into sendBatch calls within the platform's count and size limits. */
+export function groupForSendBatch<T extends { bytes: number }>(
+  messages: T[],
+  limits = { maxMessages: PLATFORM.maxSendBatchMessages, maxBytes: PLATFORM.maxSendBatchBytes },
+): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    if (group.length > 0 && (group.length >= limits.maxMessages || bytes + m.bytes > limits.maxBytes)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(m);
+    bytes += m.bytes;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+/** Validates a message body from the queue (it is untrusted input). */
+export function isChangeMessage(body: unknown): body is ChangeMessage {
+  if (typeof body !== "object" || body === null) return false;
+  const m = body as ChangeMessage;
+  return (
+    m.v === 1 &&
+    Number.isInteger(m.shard) &&
+    Number.isInteger(m.fromSeq) &&
+    Number.isInteger(m.toSeq) &&
+    m.fromSeq <= m.toSeq &&
+    Array.isArray(m.changes) &&
+    m.changes.every(
+      (c) =>
+        typeof c === "object" && c !== null && typeof c.path === "string" && Number.isInteger(c.seq) &&
+        c.seq >= m.fromSeq && c.seq <= m.toSeq && (c.op === "set" || c.op === "delete") &&
+        (c.op === "delete" || c.byRef === true || (typeof c.data === "object" && c.data !== null)),
+    )
+  );
+}

@@ -1,0 +1,201 @@
+/**
+ * The reference evaluator: Firestore's query semantics stated in one place,
+ * over documents in memory. It is the oracle the D1 planner is tested
+ * against and the matcher live queries reuse, so it is written to be
+ * obviously correct, not fast.
+ *
+ * Semantics:
+ * - A document missing a field never matches a filter on that field, and is
+ *   left out by an orderBy on it.
+ * - `== < <= > >=` match only values of the operand's type (all numbers are
+ *   one type), compared by Firestore's value order; `== null` matches null.
+ * - `!=` and `not-in` match values of any type except equal ones, but never
+ *   null or a missing field; a `not-in` list holding null matches nothing.
+ * - `in` matches a value equal to one listed; `array-contains` an array with
+ *   an element equal to the operand; `array-contains-any` an array with an
+ *   element equal to one listed.
+ * - `__name__` is the document's full path as a reference value.
+ * - Order is Firestore's total cross-type order (compareValues), per orderBy
+ *   entry, descending entries reversed.
+ * - Cursors compare their values against a document's orderBy values in
+ *   turn (a prefix decides); startAt/endAt include equal positions,
+ *   startAfter/endBefore do not. limitToLast keeps the last N in order.
+ * - Aggregates run over the documents the query returns (after cursors and
+ *   limit): count; sum and avg over number values only, ignoring other
+ *   types and missing fields; sum of nothing is 0, avg of nothing is null.
+ */
+import { getField, setField } from "../core/field-path";
+import { compareValues, typeRank, valuesEqual, type DocumentData, type Value } from "../core/values";
+import {
+  DOCUMENT_NAME,
+  type Conjunction,
+  type Cursor,
+  type FieldFilter,
+  type FieldRef,
+  type NormalizedQuery,
+  type OrderSpec,
+  type QueryScope,
+} from "./normalize";
+
+export interface QueryDocument {
+  path: string;
+  data: DocumentData;
+}
+
+export type AggregateResult = Record<string, number | null>;
+
+export interface InMemoryResult<D extends QueryDocument> {
+  docs: D[];
+  aggregates?: AggregateResult;
+}
+
+/** A field's value in a document: `__name__` is the document's reference; undefined if missing. */
+export function fieldValue(doc: QueryDocument, ref: FieldRef): Value | undefined {
+  if (ref.field === DOCUMENT_NAME) return { $ref: doc.path };
+  return getField(doc.data, ref.segments);
+}
+
+/** True if the document lies in the query's collection or collection group. */
+export function inScope(path: string, scope: QueryScope): boolean {
+  const segments = path.split("/");
+  if (segments.length < 2 || segments.length % 2 !== 0) return false;
+  if (scope.kind === "collection") return segments.slice(0, -1).join("/") === scope.path;
+  return segments[segments.length - 2] === scope.collectionId;
+}
+
+const sameType = (a: Value, b: Value) => typeRank(a) === typeRank(b);
+const containsEqual = (list: Value[], v: Value) => list.some((x) => valuesEqual(x, v));
+
+export function matchesFieldFilter(doc: QueryDocument, f: FieldFilter): boolean {
+  const v = fieldValue(doc, f);
+  if (v === undefined) return false;
+  switch (f.op) {
+    case "==":
+      return sameType(v, f.value) && compareValues(v, f.value) === 0;
+    case "<":
+      return sameType(v, f.value) && compareValues(v, f.value) < 0;
+    case "<=":
+      return sameType(v, f.value) && compareValues(v, f.value) <= 0;
+    case ">":
+      return sameType(v, f.value) && compareValues(v, f.value) > 0;
+    case ">=":
+      return sameType(v, f.value) && compareValues(v, f.value) >= 0;
+    case "!=":
+      return v !== null && !valuesEqual(v, f.value);
+    case "in":
+      return containsEqual(f.value as Value[], v);
+    case "not-in": {
+      const list = f.value as Value[];
+      if (containsEqual(list, null)) return false;
+      return v !== null && !containsEqual(list, v);
+    }
+    case "array-contains":
+      return Array.isArray(v) && containsEqual(v, f.value);
+    case "array-contains-any":
+      return Array.isArray(v) && v.some((e) => containsEqual(f.value as Value[], e));
+  }
+}
+
+/**
+ * A field filter, a conjunction (AND; [] matches everything) or a DNF (OR of
+ * conjunctions, as NormalizedQuery.dnf, which is never empty).
+ */
+export function matchesFilter(doc: QueryDocument, filter: FieldFilter | Conjunction | Conjunction[]): boolean {
+  if (!Array.isArray(filter)) return matchesFieldFilter(doc, filter);
+  if (filter.length === 0) return true;
+  if (Array.isArray(filter[0])) return (filter as Conjunction[]).some((c) => matchesFilter(doc, c));
+  return (filter as Conjunction).every((f) => matchesFieldFilter(doc, f));
+}
+
+/**
+ * Membership in the query's result set before cursors and limit: in scope,
+ * matching the filter, and holding every orderBy field. This is what a live
+ * query asks of a changed document.
+ */
+export function matchesQuery(doc: QueryDocument, nq: NormalizedQuery): boolean {
+  return (
+    inScope(doc.path, nq.scope) &&
+    matchesFilter(doc, nq.dnf) &&
+    nq.orderBy.every((o) => fieldValue(doc, o) !== undefined)
+  );
+}
+
+/** Orders documents by the orderBy entries. A missing field sorts first (callers filter those out). */
+export function compareByOrder(orderBy: OrderSpec[]): (a: QueryDocument, b: QueryDocument) => number {
+  return (a, b) => {
+    for (const o of orderBy) {
+      const va = fieldValue(a, o);
+      const vb = fieldValue(b, o);
+      let c = va === undefined || vb === undefined ? Number(va !== undefined) - Number(vb !== undefined) : compareValues(va, vb);
+      if (o.direction === "desc") c = -c;
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+}
+
+/** Where the cursor's position sits relative to the document in query order: <0 before, 0 at, >0 after. */
+function compareCursorToDocument(cursor: Cursor, orderBy: OrderSpec[], doc: QueryDocument): number {
+  for (let i = 0; i < cursor.values.length; i++) {
+    const v = fieldValue(doc, orderBy[i]);
+    // A missing field sorts first, as in compareByOrder (matchesQuery leaves such documents out).
+    let c = v === undefined ? 1 : compareValues(cursor.values[i], v);
+    if (orderBy[i].direction === "desc") c = -c;
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/** True if the document lies between the query's start and end cursors. */
+export function withinCursors(doc: QueryDocument, nq: NormalizedQuery): boolean {
+  if (nq.startAt) {
+    const c = compareCursorToDocument(nq.startAt, nq.orderBy, doc);
+    if (nq.startAt.inclusive ? c > 0 : c >= 0) return false;
+  }
+  if (nq.endAt) {
+    const c = compareCursorToDocument(nq.endAt, nq.orderBy, doc);
+    if (nq.endAt.inclusive ? c < 0 : c <= 0) return false;
+  }
+  return true;
+}
+
+function project(data: DocumentData, select: FieldRef[]): DocumentData {
+  let out: DocumentData = {};
+  for (const s of select) {
+    const v = getField(data, s.segments);
+    if (v !== undefined) out = setField(out, s.segments, v);
+  }
+  return out;
+}
+
+function aggregate(docs: QueryDocument[], specs: NonNullable<NormalizedQuery["aggregate"]>): AggregateResult {
+  const out: AggregateResult = {};
+  for (const a of specs) {
+    if (a.op === "count") {
+      out[a.alias] = docs.length;
+      continue;
+    }
+    const numbers = docs.map((d) => fieldValue(d, a)).filter((v): v is number => typeof v === "number");
+    const sum = numbers.reduce((s, n) => s + n, 0);
+    out[a.alias] = a.op === "sum" ? sum : numbers.length === 0 ? null : sum / numbers.length;
+  }
+  return out;
+}
+
+/**
+ * Runs a normalized query over documents in memory: scope, filter, orderBy
+ * existence, order, cursors, limit / limitToLast, then aggregates over the
+ * result and the select mask on each document. Extra properties of the
+ * documents (version, times) are kept.
+ */
+export function runQueryInMemory<D extends QueryDocument>(docs: readonly D[], nq: NormalizedQuery): InMemoryResult<D> {
+  const ordered = docs.filter((d) => matchesQuery(d, nq)).sort(compareByOrder(nq.orderBy));
+  const bounded = ordered.filter((d) => withinCursors(d, nq));
+  const window = nq.limit === null ? bounded : nq.limit.last ? bounded.slice(-nq.limit.count) : bounded.slice(0, nq.limit.count);
+  const select = nq.select;
+  const result: InMemoryResult<D> = {
+    docs: select === null ? window : window.map((d) => ({ ...d, data: project(d.data, select) })),
+  };
+  if (nq.aggregate !== null) result.aggregates = aggregate(window, nq.aggregate);
+  return result;
+}

@@ -1,0 +1,27 @@
+/**
+ * Limits of a query, named once. The Firestore ones follow Firestore's
+ * published figures; the others are Blaze's own caps and say so.
+ */
+export const QUERY_LIMITS = {
+  /** Firestore: a query has at most 30 disjunctions in disjunctive normal form,
+   *  where `in` and `array-contains-any` count one disjunction per value. */
+  maxDisjunctions: 30,
+  /** Firestore: `in` and `array-contains-any` take at most 30 values. */
+  maxInValues: 30,
+  /** Firestore: `not-in` takes at most 10 values. */
+  maxNotInValues: 10,
+  /** Firestore: range and inequality filters may span at most 10 fields. */
+  maxInequalityFields: 10,
+  /** Firestore: at most 5 aggregations in one aggregation query. */
+  maxAggregations: 5,
+  /** Blaze: the largest `limit` / `limitToLast`; page with cursors past it. */
+  maxLimit: 10_000,
+  /** Blaze: field filters in one query, before expansion to normal form. */
+  maxFilters: 100,
+  /** Blaze: nesting of and/or inside one another. */
+  maxFilterDepth: 20,
+  /** Blaze: orderBy entries, explicit ones (an index can't usefully hold more). */
+  maxOrderBy: 32,
+  /** Blaze: fields in a `select` mask. */
+  maxSelectFields: 100,
+} as const;

@@ -1,0 +1,152 @@
+/**
+ * Document listeners on a shard's sockets (WebSocket /v1/listen).
+ *
+ * The first message for a listener is the full snapshot; then every change to
+ * the document, in commit order. Registration and the snapshot happen in the
+ * same synchronous turn as commits and their broadcast, so no change can fall
+ * between them. Each message carries a resume token (`shard:seq`); a listen
+ * with `resume` replays exactly the missed changes while they are still in the
+ * shard's log, else it sends a fresh snapshot flagged `fresh: true`.
+ */
+import { BlazeError, invalidArgument, type ErrorBody } from "../core/errors";
+import { parseDocumentPath } from "../core/paths";
+import { parseToken } from "../core/tokens";
+import type { Change, DocumentSnapshot } from "../core/writes";
+import type { Connections } from "../sockets/connections";
+import { changeToSnapshot, type DocStore } from "./doc-store";
+
+export type ClientMessage =
+  | { op: "listen"; id: string | number; doc: string; resume?: string }
+  | { op: "listen"; id: string | number; query: unknown; resume?: string }
+  | { op: "unlisten"; id: string | number };
+
+export interface DocChange {
+  type: "added" | "modified" | "removed";
+  doc: DocumentSnapshot | { path: string; id: string };
+  oldIndex: number;
+  newIndex: number;
+}
+
+export type ServerMessage =
+  | { id: string | number; type: "snapshot"; changes: DocChange[]; resume: string; initial?: true; fresh?: true }
+  | { id: string | number | null; type: "error"; error: ErrorBody };
+
+/** Max listeners one socket may hold on one shard. */
+export const MAX_LISTENERS_PER_SOCKET = 1000;
+/** Max size of one client message. */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+
+export class DocListeners {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly sockets: Connections,
+    private readonly store: DocStore,
+    private readonly shardOf: (path: string) => number,
+  ) {}
+
+  /** Handles one client message; errors go back to the client, never thrown. */
+  onMessage(ws: WebSocket, raw: string | ArrayBuffer): void {
+    let id: string | number | null = null;
+    try {
+      if (typeof raw !== "string") throw invalidArgument("messages must be JSON text");
+      if (raw.length > MAX_CLIENT_MESSAGE_BYTES) throw new BlazeError("PAYLOAD_TOO_LARGE", `message over ${MAX_CLIENT_MESSAGE_BYTES} bytes`);
+      let msg: ClientMessage;
+      try {
+        msg = JSON.parse(raw);
+      } catch {
+        throw invalidArgument("message is not valid JSON");
+      }
+      if (typeof msg !== "object" || msg === null) throw invalidArgument("message must be a JSON object");
+      const mid = (msg as { id?: unknown }).id;
+      if (typeof mid !== "string" && typeof mid !== "number") throw invalidArgument('message needs an "id" (string or number)');
+      id = mid;
+      const socketId = this.sockets.idOf(ws);
+      if (!socketId) throw new BlazeError("INTERNAL", "socket has no id");
+      if (msg.op === "unlisten") {
+        this.sql.exec(`DELETE FROM listeners WHERE socket_id = ? AND listener_id = ?`, socketId, JSON.stringify(id));
+        return;
+      }
+      if (msg.op !== "listen") throw invalidArgument(`unknown op ${JSON.stringify((msg as { op?: unknown }).op)}: expected "listen" or "unlisten"`);
+      if ("query" in msg) {
+        throw new BlazeError("FAILED_PRECONDITION", "query listeners are not available yet; listen to documents with {op:'listen', doc}");
+      }
+      if (typeof msg.doc !== "string") throw invalidArgument('listen needs "doc": a document path');
+      this.listen(ws, socketId, id, msg.doc, msg.resume);
+    } catch (e) {
+      const err = e instanceof BlazeError ? e : new BlazeError("INTERNAL", "listener failed");
+      if (!(e instanceof BlazeError)) console.error("blaze listener error", e);
+      this.sockets.send(ws, { id, type: "error", error: err.toJSON() } satisfies ServerMessage);
+    }
+  }
+
+  private listen(ws: WebSocket, socketId: string, id: string | number, rawPath: string, resume?: string): void {
+    const { path } = parseDocumentPath(rawPath);
+    const owner = this.shardOf(path);
+    if (owner !== this.store.shard) {
+      throw new BlazeError("FAILED_PRECONDITION", `${path} is served by shard ${owner}; connect to /v1/listen?doc=${encodeURIComponent(path)}`, {
+        shard: owner,
+      });
+    }
+    const count = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM listeners WHERE socket_id = ?`, socketId).one().n;
+    if (count >= MAX_LISTENERS_PER_SOCKET) {
+      throw new BlazeError("RESOURCE_EXHAUSTED", `a socket may hold at most ${MAX_LISTENERS_PER_SOCKET} listeners per shard`);
+    }
+    const lastSeq = this.store.lastSeq();
+    const from = resume === undefined ? null : resumeSeq(resume, this.store.shard);
+    this.sql.exec(
+      `INSERT OR REPLACE INTO listeners (socket_id, listener_id, path) VALUES (?, ?, ?)`,
+      socketId, JSON.stringify(id), path,
+    );
+    if (from !== null && from <= lastSeq && from >= this.store.oldestRetainedSeq() - 1) {
+      const missed = this.store.changesAfter(from, { path, limit: 100_000 });
+      this.sockets.send(ws, { id, type: "snapshot", changes: missed.map(toDocChange), resume: `${this.store.shard}:${lastSeq}` });
+      return;
+    }
+    const snap = this.store.snapshot(path);
+    const changes: DocChange[] = snap ? [{ type: "added", doc: snap, oldIndex: -1, newIndex: 0 }] : [];
+    this.sockets.send(ws, {
+      id, type: "snapshot", changes, resume: `${this.store.shard}:${lastSeq}`, initial: true,
+      ...(from !== null ? { fresh: true as const } : {}),
+    });
+  }
+
+  /** Pushes committed changes to the listeners of their documents, in seq order. */
+  broadcast(changes: Change[]): void {
+    for (const change of changes) {
+      const rows = this.sql
+        .exec<{ socket_id: string; listener_id: string }>(`SELECT socket_id, listener_id FROM listeners WHERE path = ?`, change.path)
+        .toArray();
+      if (rows.length === 0) continue;
+      const docChange = toDocChange(change);
+      for (const r of rows) {
+        const ws = this.sockets.byId(r.socket_id);
+        if (!ws) {
+          this.forgetSocket(r.socket_id);
+          continue;
+        }
+        // Ids are stored as JSON so a numeric id comes back as a number.
+        const id = JSON.parse(r.listener_id) as string | number;
+        this.sockets.send(ws, { id, type: "snapshot", changes: [docChange], resume: `${change.shard}:${change.seq}` });
+      }
+    }
+  }
+
+  forgetSocket(socketId: string): void {
+    this.sql.exec(`DELETE FROM listeners WHERE socket_id = ?`, socketId);
+  }
+}
+
+function resumeSeq(resume: string, shard: number): number {
+  const token = parseToken(resume);
+  const seq = token.get(shard);
+  if (seq === undefined) throw invalidArgument(`resume token ${resume} is not from shard ${shard}`);
+  return seq;
+}
+
+function toDocChange(c: Change): DocChange {
+  if (c.op === "delete") {
+    return { type: "removed", doc: { path: c.path, id: c.path.slice(c.path.lastIndexOf("/") + 1) }, oldIndex: 0, newIndex: -1 };
+  }
+  const doc = changeToSnapshot(c)!;
+  return c.existed ? { type: "modified", doc, oldIndex: 0, newIndex: 0 } : { type: "added", doc, oldIndex: -1, newIndex: 0 };
+}

@@ -1,0 +1,337 @@
+/**
+ * The shard's storage: documents, change log, outbox and two-phase-commit
+ * state in the Durable Object's SQLite. Every method is synchronous; each
+ * commit runs in one storage transaction, so a document, its change-log row
+ * and its outbox row are written together or not at all.
+ */
+import { BlazeError } from "../core/errors";
+import type { DocumentData } from "../core/values";
+import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
+import { planWrite, type PlannedWrite, type StoredDoc } from "./plan-write";
+import { migrateShardSchema } from "./schema";
+
+/** How many recent changes stay in the log for listener resume. */
+export const RESUME_WINDOW = 10_000;
+
+interface DocRow extends Record<string, SqlStorageValue> {
+  path: string;
+  data: string | null;
+  version: number;
+  create_time: string | null;
+  update_time: string;
+  seq: number;
+  deleted: number;
+}
+
+interface ChangeRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  path: string;
+  op: string;
+  version: number;
+  data: string | null;
+  create_time: string | null;
+  update_time: string;
+  existed: number;
+}
+
+export interface Lock {
+  txnId: string;
+  coordinator: number;
+  preparedAt: number;
+}
+
+export interface Committed {
+  changes: Change[];
+  results: WriteResult[];
+}
+
+export class DocStore {
+  private readonly sql: SqlStorage;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    readonly shard: number,
+  ) {
+    this.sql = storage.sql;
+    migrateShardSchema(this.sql);
+  }
+
+  getDoc(path: string): StoredDoc | null {
+    const row = this.sql.exec<DocRow>(`SELECT * FROM docs WHERE path = ?`, path).toArray()[0];
+    return row ? toStoredDoc(row) : null;
+  }
+
+  /** The live document as reads return it, or null. */
+  snapshot(path: string): DocumentSnapshot | null {
+    const d = this.getDoc(path);
+    return d && !d.deleted ? toSnapshot(d) : null;
+  }
+
+  lastSeq(): number {
+    const row = this.sql.exec<{ value: number }>(`SELECT value FROM meta WHERE key = 'last_seq'`).toArray()[0];
+    return row ? Number(row.value) : 0;
+  }
+
+  /** Transactions holding locks on any of these paths. */
+  locksOn(paths: string[]): Lock[] {
+    const locks = new Map<string, Lock>();
+    for (const path of new Set(paths)) {
+      for (const r of this.sql.exec<{ txn_id: string; coordinator: number; prepared_at: number }>(
+        `SELECT txn_id, coordinator, prepared_at FROM prepared WHERE path = ?`,
+        path,
+      )) {
+        locks.set(r.txn_id, { txnId: r.txn_id, coordinator: r.coordinator, preparedAt: r.prepared_at });
+      }
+    }
+    return [...locks.values()];
+  }
+
+  /** Applies writes atomically: all commit, or the first error rolls all back. */
+  commit(writes: Write[], now: Date): Committed {
+    return this.storage.transactionSync(() => {
+      const locked = this.locksOn(writes.map((w) => w.path));
+      if (locked.length > 0) {
+        throw new BlazeError("ABORTED", "a document is locked by a batch in progress; retry the write", {
+          paths: writes.map((w) => w.path),
+        });
+      }
+      return this.applyPlanned(this.planAll(writes, now));
+    });
+  }
+
+  /**
+   * Phase one of a multi-shard batch: check preconditions, compute the new
+   * documents, and lock their paths until commitPrepared or abortPrepared.
+   */
+  prepare(txnId: string, coordinator: number, writes: Write[], now: Date): void {
+    this.storage.transactionSync(() => {
+      if (this.outcome(txnId)) throw new BlazeError("ABORTED", `transaction ${txnId} already finished`);
+      const others = this.locksOn(writes.map((w) => w.path)).filter((l) => l.txnId !== txnId);
+      if (others.length > 0) {
+        throw new BlazeError("ABORTED", "a document is locked by another batch in progress; retry the batch");
+      }
+      this.sql.exec(`DELETE FROM prepared WHERE txn_id = ?`, txnId);
+      this.planAll(writes, now).forEach((p, idx) => {
+        this.sql.exec(
+          `INSERT INTO prepared (txn_id, idx, path, write, coordinator, prepared_at) VALUES (?, ?, ?, ?, ?, ?)`,
+          txnId, idx, p.path, JSON.stringify(p), coordinator, now.getTime(),
+        );
+      });
+    });
+  }
+
+  /** Phase two: apply what was prepared. Repeating it returns the same results. */
+  commitPrepared(txnId: string): Committed | null {
+    return this.storage.transactionSync(() => {
+      const done = this.outcome(txnId);
+      if (done) {
+        if (done.outcome !== "committed") throw new BlazeError("ABORTED", `transaction ${txnId} was aborted`);
+        return { changes: [], results: done.results };
+      }
+      const rows = this.sql
+        .exec<{ write: string }>(`SELECT write FROM prepared WHERE txn_id = ? ORDER BY idx`, txnId)
+        .toArray();
+      if (rows.length === 0) return null;
+      const committed = this.applyPlanned(rows.map((r) => JSON.parse(r.write) as PlannedWrite));
+      this.sql.exec(`DELETE FROM prepared WHERE txn_id = ?`, txnId);
+      this.recordOutcome(txnId, "committed", committed.results);
+      return committed;
+    });
+  }
+
+  abortPrepared(txnId: string): void {
+    this.storage.transactionSync(() => {
+      if (this.outcome(txnId)?.outcome === "committed") return;
+      this.sql.exec(`DELETE FROM prepared WHERE txn_id = ?`, txnId);
+      this.recordOutcome(txnId, "aborted", []);
+    });
+  }
+
+  /** Prepared transactions older than `before` (ms epoch), to resolve. */
+  stalePrepared(before: number): Lock[] {
+    return this.sql
+      .exec<{ txn_id: string; coordinator: number; prepared_at: number }>(
+        `SELECT txn_id, MIN(coordinator) AS coordinator, MIN(prepared_at) AS prepared_at
+           FROM prepared GROUP BY txn_id HAVING MIN(prepared_at) < ?`,
+        before,
+      )
+      .toArray()
+      .map((r) => ({ txnId: r.txn_id, coordinator: r.coordinator, preparedAt: r.prepared_at }));
+  }
+
+  hasPrepared(): boolean {
+    return this.sql.exec(`SELECT 1 FROM prepared LIMIT 1`).toArray().length > 0;
+  }
+
+  outcome(txnId: string): { outcome: "committed" | "aborted"; results: WriteResult[] } | null {
+    const row = this.sql
+      .exec<{ outcome: string; results: string }>(`SELECT outcome, results FROM outcomes WHERE txn_id = ?`, txnId)
+      .toArray()[0];
+    return row ? { outcome: row.outcome as "committed" | "aborted", results: JSON.parse(row.results) } : null;
+  }
+
+  pruneOutcomes(before: number): void {
+    this.sql.exec(`DELETE FROM outcomes WHERE at < ?`, before);
+  }
+
+  // ---- change log and outbox -------------------------------------------
+
+  /** Changes after `afterSeq` in commit order, for one path or all. */
+  changesAfter(afterSeq: number, opts: { path?: string; limit?: number } = {}): Change[] {
+    const limit = opts.limit ?? 1000;
+    const rows = opts.path
+      ? this.sql.exec<ChangeRow>(`SELECT * FROM changes WHERE path = ? AND seq > ? ORDER BY seq LIMIT ?`, opts.path, afterSeq, limit)
+      : this.sql.exec<ChangeRow>(`SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit);
+    return rows.toArray().map((r) => this.toChange(r));
+  }
+
+  /** Lowest sequence still in the log (resume is possible from oldest - 1). */
+  oldestRetainedSeq(): number {
+    const row = this.sql.exec<{ s: number | null }>(`SELECT MIN(seq) AS s FROM changes`).toArray()[0];
+    return row?.s ?? this.lastSeq() + 1;
+  }
+
+  /** Outbox rows due for (re)sending: never sent, or sent before `resendBefore`. */
+  dueOutbox(resendBefore: number, limit: number): Change[] {
+    return this.sql
+      .exec<ChangeRow>(
+        `SELECT c.* FROM outbox o JOIN changes c ON c.seq = o.seq
+          WHERE o.sent_at IS NULL OR o.sent_at < ? ORDER BY o.seq LIMIT ?`,
+        resendBefore, limit,
+      )
+      .toArray()
+      .map((r) => this.toChange(r));
+  }
+
+  markSent(seqs: number[], at: number): void {
+    for (const seq of seqs) this.sql.exec(`UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE seq = ?`, at, seq);
+  }
+
+  /** A failed send: the rows are due again at the next drain. */
+  markUnsent(seqs: number[]): void {
+    for (const seq of seqs) this.sql.exec(`UPDATE outbox SET sent_at = NULL, attempts = attempts + 1 WHERE seq = ?`, seq);
+  }
+
+  /**
+   * The index has applied every change up to `watermark`: free those outbox
+   * rows, and trim the log to the resume window (never below the outbox).
+   */
+  ackThrough(watermark: number): void {
+    this.sql.exec(`DELETE FROM outbox WHERE seq <= ?`, watermark);
+    const keepFrom = Math.min(watermark + 1, this.lastSeq() - RESUME_WINDOW + 1);
+    this.sql.exec(`DELETE FROM changes WHERE seq < ?`, keepFrom);
+  }
+
+  outboxStats(): { count: number; minSeq: number | null; oldestSentAt: number | null } {
+    const r = this.sql
+      .exec<{ n: number; s: number | null; t: number | null }>(`SELECT COUNT(*) AS n, MIN(seq) AS s, MIN(sent_at) AS t FROM outbox`)
+      .toArray()[0];
+    return { count: r.n, minSeq: r.s, oldestSentAt: r.t };
+  }
+
+  // ---- internals ---------------------------------------------------------
+
+  /** Plans writes in order; later writes to the same path see earlier ones. */
+  private planAll(writes: Write[], now: Date): PlannedWrite[] {
+    const overlay = new Map<string, StoredDoc | null>();
+    return writes.map((w) => {
+      const current = overlay.has(w.path) ? overlay.get(w.path)! : this.getDoc(w.path);
+      const planned = planWrite(current, w, now);
+      overlay.set(w.path, afterPlanned(current, planned));
+      return planned;
+    });
+  }
+
+  private applyPlanned(planned: PlannedWrite[]): Committed {
+    let seq = this.lastSeq();
+    const changes: Change[] = [];
+    const results: WriteResult[] = [];
+    for (const p of planned) {
+      if (p.op === "noop") {
+        results.push({ path: p.path, version: p.version, updateTime: p.updateTime, token: `${this.shard}:${seq}` });
+        continue;
+      }
+      seq += 1;
+      const data = p.op === "set" ? JSON.stringify(p.data) : null;
+      const createTime = p.op === "set" ? p.createTime : null;
+      this.sql.exec(
+        `INSERT INTO docs (path, data, version, create_time, update_time, seq, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(path) DO UPDATE SET data = excluded.data, version = excluded.version,
+           create_time = excluded.create_time, update_time = excluded.update_time, seq = excluded.seq, deleted = excluded.deleted`,
+        p.path, data, p.version, createTime, p.updateTime, seq, p.op === "delete" ? 1 : 0,
+      );
+      this.sql.exec(
+        `INSERT INTO changes (seq, path, op, version, data, create_time, update_time, existed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        seq, p.path, p.op, p.version, data, createTime, p.updateTime, p.existed ? 1 : 0,
+      );
+      this.sql.exec(`INSERT INTO outbox (seq) VALUES (?)`, seq);
+      changes.push({
+        shard: this.shard, seq, path: p.path, op: p.op, version: p.version, updateTime: p.updateTime, existed: p.existed,
+        ...(p.op === "set" ? { data: p.data, createTime: p.createTime } : {}),
+      });
+      results.push({ path: p.path, version: p.version, updateTime: p.updateTime, token: `${this.shard}:${seq}` });
+    }
+    this.sql.exec(`INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, seq);
+    return { changes, results };
+  }
+
+  private recordOutcome(txnId: string, outcome: string, results: WriteResult[]): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO outcomes (txn_id, outcome, results, at) VALUES (?, ?, ?, ?)`,
+      txnId, outcome, JSON.stringify(results), Date.now(),
+    );
+  }
+
+  private toChange(r: ChangeRow): Change {
+    return {
+      shard: this.shard, seq: r.seq, path: r.path, op: r.op as Change["op"], version: r.version, updateTime: r.update_time,
+      existed: r.existed === 1,
+      ...(r.op === "set" ? { data: JSON.parse(r.data!) as DocumentData, createTime: r.create_time! } : {}),
+    };
+  }
+}
+
+function afterPlanned(current: StoredDoc | null, p: PlannedWrite): StoredDoc | null {
+  if (p.op === "noop") return current;
+  return {
+    path: p.path,
+    data: p.op === "set" ? p.data : null,
+    version: p.version,
+    createTime: p.op === "set" ? p.createTime : null,
+    updateTime: p.updateTime,
+    seq: current?.seq ?? 0,
+    deleted: p.op === "delete",
+  };
+}
+
+function toStoredDoc(r: DocRow): StoredDoc {
+  return {
+    path: r.path,
+    data: r.data === null ? null : (JSON.parse(r.data) as DocumentData),
+    version: r.version,
+    createTime: r.create_time,
+    updateTime: r.update_time,
+    seq: r.seq,
+    deleted: r.deleted === 1,
+  };
+}
+
+export function toSnapshot(d: StoredDoc): DocumentSnapshot {
+  return {
+    path: d.path,
+    id: d.path.slice(d.path.lastIndexOf("/") + 1),
+    data: d.data ?? {},
+    version: d.version,
+    createTime: d.createTime ?? d.updateTime,
+    updateTime: d.updateTime,
+  };
+}
+
+/** A change as a listener's document snapshot (null for deletes). */
+export function changeToSnapshot(c: Change): DocumentSnapshot | null {
+  if (c.op === "delete" || !c.data) return null;
+  return toSnapshot({
+    path: c.path, data: c.data, version: c.version, createTime: c.createTime ?? c.updateTime,
+    updateTime: c.updateTime, seq: c.seq, deleted: false,
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Document path -> logical shard, and shard -> Durable Object stub.
+ * The number of shards is fixed per deployment (wrangler.toml SHARD_COUNT).
+ */
+import { fnv1a32 } from "../core/hash";
+import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
+import type { ShardWrites } from "./coordinator";
+
+export function shardCount(env: Pick<Env, "SHARD_COUNT">): number {
+  const n = Number(env.SHARD_COUNT ?? 16);
+  if (!Number.isInteger(n) || n < 1 || n > 4096) throw new Error(`SHARD_COUNT must be 1..4096, got ${env.SHARD_COUNT}`);
+  return n;
+}
+
+export function shardOf(path: string, count: number): number {
+  return fnv1a32(path) % count;
+}
+
+/**
+ * The shard's RPC surface as callers see it. Spelled out rather than inferred
+ * from the class: inferring RPC types over the recursive Value type is too
+ * deep for TypeScript.
+ */
+export interface ShardApi {
+  get(shard: number, path: string): Promise<DocumentSnapshot | null>;
+  commit(shard: number, writes: Write[]): Promise<WriteResult[]>;
+  fetchChange(shard: number, path: string): Promise<Change>;
+  acked(shard: number, watermark: number): Promise<void>;
+  lastSeq(shard: number): Promise<number>;
+  runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<WriteResult[][]>;
+  prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<void>;
+  commitPrepared(shard: number, txnId: string): Promise<WriteResult[]>;
+  abortPrepared(shard: number, txnId: string): Promise<void>;
+  decide(shard: number, txnId: string): Promise<"committed" | "aborted" | "pending">;
+  fetch(request: Request): Promise<Response>;
+}
+
+export function shardStub(env: Env, shard: number): ShardApi {
+  return env.SHARDS.get(env.SHARDS.idFromName(`shard-${shard}`)) as unknown as ShardApi;
+}

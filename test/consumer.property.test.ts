@@ -1,0 +1,188 @@
+/**
+ * Property: whatever order and duplication the queue delivers messages in,
+ * and wherever a consumer run dies, D1 ends equal to the shards' documents.
+ * Changes are generated as a shard would emit them; they are applied by the
+ * real consumer (applyMessages / consumeBatch) to the real D1.
+ */
+import { env } from "cloudflare:workers";
+import { createMessageBatch, getQueueResult, createExecutionContext } from "cloudflare:test";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Change } from "../engine/core/writes";
+import type { DocumentData } from "../engine/core/values";
+import { indexEntriesFor } from "../engine/index/entries";
+import { parseTopology } from "../engine/index/routing";
+import { applyMessages, consumeBatch, type ConsumerDeps } from "../engine/pipeline/consumer";
+import { packMessages, type ChangeMessage } from "../engine/pipeline/messages";
+
+const SHARDS = [1001, 1002];
+const PATHS = ["pc/a", "pc/b", "pc/c", "pc/d/sub/e"];
+
+const dataArb: fc.Arbitrary<DocumentData> = fc.record(
+  {
+    n: fc.integer({ min: -5, max: 5 }),
+    s: fc.constantFrom("x", "y", "z"),
+    tags: fc.array(fc.constantFrom("a", "b", "c"), { maxLength: 3 }),
+  },
+  { requiredKeys: [] },
+);
+
+const opArb = fc.record({
+  shardIdx: fc.integer({ min: 0, max: SHARDS.length - 1 }),
+  path: fc.constantFrom(...PATHS),
+  del: fc.boolean(),
+  data: dataArb,
+});
+
+/** Turns ops into per-shard change logs with seqs and versions, as a shard would. */
+function buildLogs(ops: unknown[]) {
+  const logs = new Map<number, Change[]>();
+  const state = new Map<string, { version: number; live: boolean; shard: number }>();
+  for (const op of ops as any[]) {
+    // A path always belongs to one shard: take the first shard that wrote it.
+    const shard = state.get(op.path)?.shard ?? SHARDS[op.shardIdx];
+    const log = logs.get(shard) ?? [];
+    const prev = state.get(op.path);
+    const seq = log.length + 1;
+    const version = (prev?.version ?? 0) + 1;
+    const t = new Date(1_700_000_000_000 + seq * 1000).toISOString();
+    if (op.del) {
+      if (!prev?.live) continue;
+      log.push({ shard, seq, path: op.path, op: "delete", version, updateTime: t, existed: true });
+      state.set(op.path, { version, live: false, shard });
+    } else {
+      log.push({ shard, seq, path: op.path, op: "set", version, data: op.data, createTime: t, updateTime: t, existed: !!prev?.live });
+      state.set(op.path, { version, live: true, shard });
+    }
+    logs.set(shard, log);
+  }
+  return logs;
+}
+
+function expectedState(logs: Map<number, Change[]>) {
+  const out = new Map<string, Change>();
+  for (const log of logs.values()) for (const c of log) out.set(c.path, c);
+  return out;
+}
+
+async function resetIndex() {
+  await env.DB.batch(
+    ["documents", "tombstones", "index_entries", "watermarks", "applied_ranges"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
+  );
+}
+
+const deps = (): ConsumerDeps => ({
+  topology: parseTopology({ INDEX_SHARDS: "DB" }),
+  dbs: [env.DB],
+  fetchChange: async () => {
+    throw new Error("no by-reference changes in this test");
+  },
+  notifyShard: async () => undefined,
+});
+
+async function checkIndexEquals(logs: Map<number, Change[]>) {
+  const expected = expectedState(logs);
+  const docs = await env.DB.prepare(`SELECT path, data, version FROM documents ORDER BY path`).all<any>();
+  const live = [...expected.values()].filter((c) => c.op === "set").sort((a, b) => (a.path < b.path ? -1 : 1));
+  expect(docs.results.map((r) => ({ path: r.path, data: JSON.parse(r.data), version: r.version }))).toEqual(
+    live.map((c) => ({ path: c.path, data: c.data, version: c.version })),
+  );
+  const entries = await env.DB.prepare(`SELECT doc_path, field, kind, hex(value) AS v FROM index_entries`).all<any>();
+  const want = live.flatMap((c) =>
+    indexEntriesFor(c.data!).map((e) => `${c.path}|${e.field}|${e.kind}|${[...e.value].map((b) => b.toString(16).padStart(2, "0")).join("").toUpperCase()}`),
+  );
+  expect(entries.results.map((r) => `${r.doc_path}|${r.field}|${r.kind}|${r.v}`).sort()).toEqual(want.sort());
+  for (const [shard, log] of logs) {
+    const w = await env.DB.prepare(`SELECT applied_seq FROM watermarks WHERE shard = ?`).bind(shard).first<{ applied_seq: number }>();
+    expect(w?.applied_seq ?? 0).toBe(log.length);
+  }
+}
+
+describe("consumer convergence (property)", () => {
+  it("any order and duplication of deliveries leaves D1 equal to the documents", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.infiniteStream(fc.nat()),
+        async (ops, perMessage, rand) => {
+          await resetIndex();
+          const logs = buildLogs(ops as any);
+          const messages: ChangeMessage[] = [];
+          for (const [shard, log] of logs) {
+            const packed = packMessages(shard, log, { maxBytes: 100_000, maxChanges: perMessage, maxInline: 50_000 });
+            messages.push(...packed.map((p) => p.message));
+          }
+          // Every message at least once, some twice, in a random order.
+          const it = rand[Symbol.iterator]();
+          const deliveries = [...messages, ...messages.filter(() => it.next().value % 3 === 0)];
+          for (let i = deliveries.length - 1; i > 0; i--) {
+            const j = it.next().value % (i + 1);
+            [deliveries[i], deliveries[j]] = [deliveries[j], deliveries[i]];
+          }
+          // Deliver in random-sized batches.
+          while (deliveries.length > 0) {
+            const n = 1 + (it.next().value % 3);
+            await applyMessages(deliveries.splice(0, n), deps());
+          }
+          await checkIndexEquals(logs);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("a consumer that dies after applying but before the watermark converges on redelivery", async () => {
+    await resetIndex();
+    const logs = buildLogs([
+      { shardIdx: 0, path: "pc/a", del: false, data: { n: 1 } },
+      { shardIdx: 0, path: "pc/a", del: false, data: { n: 2, tags: ["a"] } },
+      { shardIdx: 0, path: "pc/b", del: false, data: { s: "x" } },
+      { shardIdx: 0, path: "pc/a", del: true, data: {} },
+    ] as any);
+    const [msg] = packMessages(SHARDS[0], logs.get(SHARDS[0])!).map((p) => p.message);
+    // First run dies when it reaches the watermark update.
+    const dying = deps();
+    const realDb = env.DB;
+    let calls = 0;
+    const crashing = new Proxy(realDb, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (stmts: D1PreparedStatement[]) => {
+            calls++;
+            if (calls === 2) throw new Error("consumer crashed");
+            return target.batch(stmts);
+          };
+        }
+        const v = (target as any)[prop];
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    dying.dbs = [crashing as D1Database];
+    await expect(applyMessages([msg], dying)).rejects.toThrow("consumer crashed");
+    // Redelivery converges.
+    await applyMessages([msg], deps());
+    await checkIndexEquals(logs);
+  });
+
+  it("the queue handler acks good messages, retries failing ones, and drops malformed ones", async () => {
+    await resetIndex();
+    const logs = buildLogs([{ shardIdx: 1, path: "pc/c", del: false, data: { n: 5 } }] as any);
+    const good = packMessages(SHARDS[1], logs.get(SHARDS[1])!)[0].message;
+    const byRef: ChangeMessage = { v: 1, shard: SHARDS[0], fromSeq: 1, toSeq: 1, changes: [{ shard: SHARDS[0], seq: 1, path: "pc/z", op: "set", version: 1, updateTime: "t", existed: false, byRef: true }] };
+    const batch = createMessageBatch<unknown>("blaze-changes", [
+      { id: "good", timestamp: new Date(), attempts: 1, body: good },
+      { id: "failing", timestamp: new Date(), attempts: 1, body: byRef },
+      { id: "junk", timestamp: new Date(), attempts: 1, body: { hello: "world" } },
+    ]);
+    const ctx = createExecutionContext();
+    const outcome = await consumeBatch(batch, deps());
+    const result = await getQueueResult(batch, ctx);
+    expect(outcome).toMatchObject({ applied: 1, retried: 1, rejected: 1 });
+    expect(result.explicitAcks.sort()).toEqual(["good", "junk"]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["failing"]);
+    const dead = await env.DB.prepare(`SELECT reason FROM dead_letters`).all<{ reason: string }>();
+    expect(dead.results.map((r) => r.reason)).toContain("malformed change message");
+    expect((await env.DB.prepare(`SELECT COUNT(*) AS n FROM documents WHERE path = 'pc/c'`).first<{ n: number }>())?.n).toBe(1);
+  });
+});

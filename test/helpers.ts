@@ -1,0 +1,77 @@
+/** Helpers for workers tests: call the real Worker and read the real D1. */
+import { env, exports } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { shardCount, shardOf } from "../engine/shard/routing";
+
+export const BASE = "http://blaze.test";
+
+export async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+  }
+  const res = await exports.default.fetch(new Request(`${BASE}${path}`, init));
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}
+
+export const shardFor = (path: string) => shardOf(path, shardCount(env));
+
+export function shardStubFor(shard: number) {
+  return env.SHARDS.get(env.SHARDS.idFromName(`shard-${shard}`));
+}
+
+/** Paths in distinct shards, for cross-shard batch tests. */
+export function pathsOnDistinctShards(prefix: string, n: number): string[] {
+  const seen = new Map<number, string>();
+  for (let i = 0; seen.size < n && i < 10_000; i++) {
+    const p = `${prefix}/d${i}`;
+    const s = shardFor(p);
+    if (!seen.has(s)) seen.set(s, p);
+  }
+  return [...seen.values()];
+}
+
+/** Two paths on the same shard. */
+export function pathsOnSameShard(prefix: string, n: number): string[] {
+  const byShard = new Map<number, string[]>();
+  for (let i = 0; i < 10_000; i++) {
+    const p = `${prefix}/d${i}`;
+    const list = byShard.get(shardFor(p)) ?? [];
+    list.push(p);
+    if (list.length === n) return list;
+    byShard.set(shardFor(p), list);
+  }
+  throw new Error("no shard with enough paths");
+}
+
+export async function runAlarm(shard: number) {
+  return runDurableObjectAlarm(shardStubFor(shard) as any);
+}
+
+/** Polls until `check` returns a truthy value or the time runs out. */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 5000, stepMs = 20): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${last}` : ""}`);
+}
+
+export async function d1Doc(path: string) {
+  return env.DB.prepare(`SELECT * FROM documents WHERE path = ?`).bind(path).first<any>();
+}
