@@ -22,7 +22,16 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { TEST_MIGRATIONS: migrations },
+                // Tests run with two index shards and one split collection
+                // ("events"), so no code path can assume a single D1.
+                d1Databases: ["DB", "DB2"],
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  INDEX_SHARDS: "DB,DB2",
+                  INDEX_SPLIT_COLLECTIONS: "events",
+                  OUTBOX_RESEND_MS: "2000",
+                  PREPARE_TIMEOUT_MS: "1000",
+                },
               },
             }),
           ],

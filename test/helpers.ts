@@ -2,6 +2,8 @@
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { shardCount, shardOf } from "../engine/shard/routing";
+import { indexDatabases, indexShardOf, parseTopology } from "../engine/index/routing";
+import { parseDocumentPath } from "../engine/core/paths";
 
 export const BASE = "http://blaze.test";
 
@@ -72,6 +74,13 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
   throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${last}` : ""}`);
 }
 
+/** The index database (index shard) that holds a document's rows. */
+export function indexDbFor(path: string): D1Database {
+  const topology = parseTopology(env);
+  const p = parseDocumentPath(path);
+  return indexDatabases(env as any, topology)[indexShardOf(topology, p.collectionId, p.path)];
+}
+
 export async function d1Doc(path: string) {
-  return env.DB.prepare(`SELECT * FROM documents WHERE path = ?`).bind(path).first<any>();
+  return indexDbFor(path).prepare(`SELECT * FROM documents WHERE path = ?`).bind(path).first<any>();
 }

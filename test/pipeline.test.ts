@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ShardDO } from "../engine/shard/shard-do";
-import { api, d1Doc, eventually, runAlarm, shardFor, shardStubFor } from "./helpers";
+import { api, d1Doc, eventually, indexDbFor, runAlarm, shardFor, shardStubFor } from "./helpers";
 
 const outboxCount = (shard: number) =>
   runInDurableObject(shardStubFor(shard) as any, (_i: ShardDO, state: DurableObjectState) =>
@@ -15,7 +15,7 @@ describe("write -> outbox -> queue -> D1", () => {
     const row = await eventually(() => d1Doc("cities/oslo"));
     expect(row).toMatchObject({ collection_path: "cities", collection_id: "cities", doc_id: "oslo", version: w.body.version });
     expect(JSON.parse(row.data)).toEqual({ name: "Oslo", pop: 700000, tags: ["north", "capital"] });
-    const entries = await env.DB.prepare(`SELECT field, kind FROM index_entries WHERE doc_path = ? ORDER BY field, kind`)
+    const entries = await indexDbFor("cities/oslo").prepare(`SELECT field, kind FROM index_entries WHERE doc_path = ? ORDER BY field, kind`)
       .bind("cities/oslo")
       .all<{ field: string; kind: string }>();
     expect(entries.results).toEqual(
@@ -35,9 +35,9 @@ describe("write -> outbox -> queue -> D1", () => {
     await eventually(async () => (await d1Doc("cities/rome"))?.version === 2);
     const del = await api("DELETE", "/v1/docs/cities/rome");
     await eventually(async () => (await d1Doc("cities/rome")) === null);
-    const t = await env.DB.prepare(`SELECT seq FROM tombstones WHERE path = ?`).bind("cities/rome").first<{ seq: number }>();
+    const t = await indexDbFor("cities/rome").prepare(`SELECT seq FROM tombstones WHERE path = ?`).bind("cities/rome").first<{ seq: number }>();
     expect(t?.seq).toBe(Number(del.body.token.split(":")[1]));
-    const left = await env.DB.prepare(`SELECT COUNT(*) AS n FROM index_entries WHERE doc_path = ?`).bind("cities/rome").first<{ n: number }>();
+    const left = await indexDbFor("cities/rome").prepare(`SELECT COUNT(*) AS n FROM index_entries WHERE doc_path = ?`).bind("cities/rome").first<{ n: number }>();
     expect(left?.n).toBe(0);
     const shard = shardFor("cities/rome");
     const seq = Number(del.body.token.split(":")[1]);
@@ -69,7 +69,7 @@ describe("write -> outbox -> queue -> D1", () => {
     await eventually(() => d1Doc(path));
     // Simulate a lost message: the index forgets the write and the outbox
     // still holds it as sent long ago.
-    await env.DB.prepare(`DELETE FROM documents WHERE path = ?`).bind(path).run();
+    await indexDbFor(path).prepare(`DELETE FROM documents WHERE path = ?`).bind(path).run();
     await env.DB.prepare(`UPDATE watermarks SET applied_seq = 0 WHERE shard = ?`).bind(shard).run();
     const seq = await runInDurableObject(shardStubFor(shard) as any, (_i: ShardDO, state: DurableObjectState) => {
       const last = state.storage.sql.exec<{ value: number }>(`SELECT value FROM meta WHERE key = 'last_seq'`).one().value;
@@ -87,5 +87,16 @@ describe("write -> outbox -> queue -> D1", () => {
     await api("PUT", "/v1/docs/big/one", big);
     const row = await eventually(() => d1Doc("big/one"), 8000);
     expect(JSON.parse(row.data).blob.length).toBe(300 * 1024);
+  });
+
+  it("spreads a split collection over both index shards and the rest by collection", async () => {
+    const res = await api("POST", "/v1/batch", { writes: Array.from({ length: 30 }, (_, i) => ({ op: "set", path: `events/e${i}`, data: { i } })) });
+    expect(res.status).toBe(200);
+    const count = async (db: D1Database) =>
+      (await db.prepare(`SELECT COUNT(*) AS n FROM documents WHERE collection_id = 'events'`).first<{ n: number }>())!.n;
+    await eventually(async () => (await count(env.DB)) + (await count(env.DB2)) === 30);
+    expect(await count(env.DB)).toBeGreaterThan(0);
+    expect(await count(env.DB2)).toBeGreaterThan(0);
+    for (let i = 0; i < 30; i++) expect(await d1Doc(`events/e${i}`)).not.toBeNull();
   });
 });
