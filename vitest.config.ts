@@ -18,6 +18,16 @@ export default defineConfig(async () => {
           },
         },
         {
+          // Real `wrangler dev` processes: crash and restart acceptance tests.
+          test: {
+            name: "e2e",
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 180_000,
+            hookTimeout: 60_000,
+          },
+        },
+        {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
@@ -38,6 +48,7 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/**/*.test.ts", "engine/**/*.workers.test.ts"],
+            exclude: ["test/e2e/**"],
             setupFiles: ["./test/setup/apply-migrations.ts"],
           },
         },

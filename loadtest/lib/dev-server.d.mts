@@ -1,0 +1,12 @@
+export const ROOT: string;
+export const QUIET_ENV: Record<string, string>;
+export function freePort(): Promise<number>;
+export function migrate(opts: { config?: string; persistTo: string; database?: string }): Promise<void>;
+export function d1Query(opts: { config?: string; persistTo: string; database?: string; sql: string }): Promise<any[]>;
+export interface DevServer {
+  url: string;
+  output(): string;
+  kill(): void;
+  stop(): Promise<void>;
+}
+export function startDevServer(opts?: { config?: string; persistTo: string; vars?: Record<string, string>; logLevel?: string }): Promise<DevServer>;
