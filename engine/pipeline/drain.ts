@@ -38,8 +38,13 @@ export interface DrainResult {
 }
 
 export async function drainOutbox(store: OutboxStore, opts: DrainOptions): Promise<DrainResult> {
-  const watermark = await opts.readWatermark();
-  if (watermark !== null) store.ackThrough(watermark);
+  // The consumer pushes acknowledgements (ShardDO.acked); asking D1 is only
+  // needed before a resend, to not resend what was applied but not pushed.
+  const before = store.outboxStats();
+  if (before.oldestSentAt !== null && before.oldestSentAt < opts.now - opts.resendAfterMs) {
+    const watermark = await opts.readWatermark();
+    if (watermark !== null) store.ackThrough(watermark);
+  }
 
   const due = store.dueOutbox(opts.now - opts.resendAfterMs, opts.maxRows ?? 2000);
   let sent = 0;

@@ -32,6 +32,8 @@ export class ShardDO extends DurableObject<Env> {
   private listenersCache: DocListeners | null = null;
   private readonly sockets: Connections;
   private sendFailures = 0;
+  /** When the alarm is known to be set (ms epoch), to skip storage calls per write. */
+  private alarmAt: number | null = null;
   readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -153,6 +155,7 @@ export class ShardDO extends DurableObject<Env> {
   // ---- alarm: outbox drain, transaction recovery ------------------------
 
   async alarm(): Promise<void> {
+    this.alarmAt = null;
     const store = this.store;
     if (!store) return;
     const now = Date.now();
@@ -180,7 +183,7 @@ export class ShardDO extends DurableObject<Env> {
     store.pruneOutcomes(now - HOUR);
     this.coordinator().prune(now - HOUR);
 
-    if (next.length > 0) await this.ctx.storage.setAlarm(Math.max(Math.min(...next), now));
+    if (next.length > 0) await this.scheduleAlarm(Math.max(Math.min(...next), now));
   }
 
   // ---- internals ---------------------------------------------------------
@@ -193,8 +196,12 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   private async scheduleAlarm(at: number): Promise<void> {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (current === null || current > at) {
+      await this.ctx.storage.setAlarm(at);
+      this.alarmAt = at;
+    } else this.alarmAt = current;
   }
 
   /**

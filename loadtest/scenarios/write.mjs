@@ -1,0 +1,83 @@
+// Write path: Blaze's PUT (validation, shard DO commit of document + change
+// log + outbox, broadcast, alarm) against a bare DO SQLite write, through the
+// same wrangler dev, interleaved in rounds so drift hits both; then index lag
+// (write acknowledged -> visible in D1) with paced writes.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrate, startDevServer } from "../lib/dev-server.mjs";
+import { writeBenchConfig } from "../lib/bench-config.mjs";
+import { closedLoop, fmt, median, mustOk, summarize } from "../lib/measure.mjs";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PER_ROUND = Number(process.env.BENCH_WRITES ?? 2000);
+const CONCURRENCY = 16;
+const LAG_WRITES = 200;
+const LAG_RATE = 50; // writes per second when measuring lag
+
+export async function run() {
+  const config = writeBenchConfig();
+  const persistTo = mkdtempSync(join(tmpdir(), "blaze-bench-"));
+  await migrate({ config, persistTo });
+  const server = await startDevServer({ config, persistTo });
+  const body = (i) => JSON.stringify({ title: `item ${i}`, n: i, tags: ["a", "b"], nested: { x: i % 7 } });
+  const put = (url) => fetch(url, { method: "PUT", body: body(Date.now()), headers: { "Content-Type": "application/json" } }).then(mustOk).then((r) => r.json());
+  try {
+    const bare = (i) => put(`${server.url}/__bench/bare/bench/d${i % 1000}`);
+    const full = (i) => put(`${server.url}/v1/docs/bench/d${i % 1000}`);
+    // Warm up both paths (isolates, DOs, SQLite pages).
+    await closedLoop({ total: 300, concurrency: CONCURRENCY, op: bare });
+    await closedLoop({ total: 300, concurrency: CONCURRENCY, op: full });
+
+    const rounds = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const b = await closedLoop({ total: PER_ROUND, concurrency: CONCURRENCY, op: bare });
+      const f = await closedLoop({ total: PER_ROUND, concurrency: CONCURRENCY, op: full });
+      rounds.push({ bare: b, blaze: f, ratioP50: f.p50 / b.p50, ratioThroughput: b.perSecond / f.perSecond });
+      console.log(
+        `round ${r + 1}: bare ${fmt(b.perSecond, 0)}/s p50 ${fmt(b.p50)} p99 ${fmt(b.p99)} ms | blaze ${fmt(f.perSecond, 0)}/s p50 ${fmt(f.p50)} p99 ${fmt(f.p99)} ms | p50 ratio ${fmt(f.p50 / b.p50)}x`,
+      );
+    }
+
+    // Index lag: paced writes, each polled in D1 until its version is visible.
+    await new Promise((r) => setTimeout(r, 3000)); // let the queue drain the load above
+    const lags = [];
+    await Promise.all(
+      Array.from({ length: LAG_WRITES }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, (i * 1000) / LAG_RATE));
+        const path = `lag/d${i}`;
+        const res = await put(`${server.url}/v1/docs/${path}`);
+        const acked = performance.now();
+        for (;;) {
+          const v = await fetch(`${server.url}/__bench/d1-version?path=${path}`).then((r) => r.json());
+          if (v.version >= res.version) break;
+          if (performance.now() - acked > 30_000) throw new Error(`${path} not in D1 after 30 s`);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        lags.push(performance.now() - acked);
+      }),
+    );
+    const lag = summarize(lags);
+    const summary = {
+      bareWritesPerSecond: median(rounds.map((r) => r.bare.perSecond)),
+      blazeWritesPerSecond: median(rounds.map((r) => r.blaze.perSecond)),
+      bareP50: median(rounds.map((r) => r.bare.p50)),
+      bareP99: median(rounds.map((r) => r.bare.p99)),
+      blazeP50: median(rounds.map((r) => r.blaze.p50)),
+      blazeP99: median(rounds.map((r) => r.blaze.p99)),
+      p50Ratio: median(rounds.map((r) => r.ratioP50)),
+      throughputRatio: median(rounds.map((r) => r.ratioThroughput)),
+      indexLagP50: lag.p50,
+      indexLagP99: lag.p99,
+    };
+    console.log(`\nwrite path (median of ${ROUNDS} rounds, ${PER_ROUND} writes each, concurrency ${CONCURRENCY}):`);
+    console.log(`  bare DO SQLite write: ${fmt(summary.bareWritesPerSecond, 0)}/s, p50 ${fmt(summary.bareP50)} ms, p99 ${fmt(summary.bareP99)} ms`);
+    console.log(`  Blaze PUT:            ${fmt(summary.blazeWritesPerSecond, 0)}/s, p50 ${fmt(summary.blazeP50)} ms, p99 ${fmt(summary.blazeP99)} ms`);
+    console.log(`  ratio Blaze/bare: p50 latency ${fmt(summary.p50Ratio)}x, throughput ${fmt(summary.throughputRatio)}x (target <= 1.5x)`);
+    console.log(`index lag (${LAG_WRITES} writes paced at ${LAG_RATE}/s): p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms`);
+    return { rounds, summary, config: { ROUNDS, PER_ROUND, CONCURRENCY, LAG_WRITES, LAG_RATE } };
+  } finally {
+    await server.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+  }
+}
