@@ -50,5 +50,5 @@ export default {
     }
     return blaze.fetch(request, env, ctx);
   },
-  queue: (batch, env, ctx) => blaze.queue(batch, env, ctx),
+  queue: (batch, env) => blaze.queue(batch, env),
 } satisfies ExportedHandler<BenchEnv>;
