@@ -5,9 +5,10 @@
 import { createApp } from "./http/app";
 import { consumeBatch, recordDeadLetter } from "./pipeline/consumer";
 import { indexDatabases, parseTopology } from "./index/routing";
-import { shardStub } from "./shard/routing";
+import { indexConfig } from "./index/load-config";
+import { BACKFILL_MESSAGE } from "./pipeline/messages";
+import { fetchChange, notifyApplied } from "./shard/client";
 import type { ResolvedChange } from "./index/apply";
-import { fromWireError } from "./core/errors";
 
 export { ShardDO } from "./shard/shard-do";
 
@@ -30,14 +31,12 @@ export default {
     await consumeBatch(batch, {
       topology,
       dbs: indexDatabases(env as unknown as Record<string, unknown>, topology),
-      fetchChange: async (shard, path) => {
-        try {
-          return (await shardStub(env, shard).fetchChange(shard, path)) as ResolvedChange;
-        } catch (e) {
-          throw fromWireError(e);
-        }
+      indexConfig,
+      fetchChange: async (shard, path) => (await fetchChange(env, shard, path)) as ResolvedChange,
+      notifyShard: (shard, watermark) => notifyApplied(env, shard, watermark),
+      requestBackfill: async () => {
+        await env.CHANGES.send(BACKFILL_MESSAGE);
       },
-      notifyShard: (shard, watermark) => shardStub(env, shard).acked(shard, watermark),
     });
   },
 } satisfies ExportedHandler<Env>;

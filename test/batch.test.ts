@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ShardDO } from "../engine/shard/shard-do";
+import type { ShardApi } from "../engine/shard/routing";
 import { api, pathsOnDistinctShards, pathsOnSameShard, runAlarm, shardFor, shardStubFor } from "./helpers";
 
 const faults = (shard: number, set: Partial<ShardDO["faults"]>) =>
@@ -126,7 +127,7 @@ describe("POST /v1/batch", () => {
     const target = paths[1];
     const shard = shardFor(target);
     // A prepare from a coordinator that then vanished (no transaction record).
-    await shardStubFor(shard).prepare(shard, "ghost-txn", shardFor(paths[0]), [{ op: "set", path: target, data: { ghost: true } }]);
+    await (shardStubFor(shard) as unknown as ShardApi).prepare(shard, "ghost-txn", shardFor(paths[0]), [{ op: "set", path: target, data: { ghost: true } }]);
     // The coordinator has no record of it, so it resolves to aborted at once.
     const res = await api("PUT", `/v1/docs/${target}`, { real: true });
     expect(res.status).toBe(200);

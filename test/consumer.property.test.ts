@@ -2,7 +2,9 @@
  * Property: whatever order and duplication the queue delivers messages in,
  * and wherever a consumer run dies, D1 ends equal to the shards' documents.
  * Changes are generated as a shard would emit them; they are applied by the
- * real consumer (applyMessages / consumeBatch) to the real D1.
+ * real consumer (applyMessages / consumeBatch) to the real D1, with an index
+ * config that declares composite indexes (both scopes, one array-contains) and
+ * exempts a field, so composite entries and exemptions converge too.
  */
 import { env } from "cloudflare:workers";
 import { createMessageBatch, getQueueResult, createExecutionContext } from "cloudflare:test";
@@ -10,13 +12,27 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Change } from "../engine/core/writes";
 import type { DocumentData } from "../engine/core/values";
+import { compositeRowsFor } from "../engine/index/apply";
+import { indexesFor, isExempt, parseIndexConfig } from "../engine/index/config";
 import { indexEntriesFor } from "../engine/index/entries";
+import { parseDocumentPath } from "../engine/core/paths";
 import { parseTopology } from "../engine/index/routing";
 import { applyMessages, consumeBatch, type ConsumerDeps } from "../engine/pipeline/consumer";
 import { packMessages, type ChangeMessage } from "../engine/pipeline/messages";
 
 const SHARDS = [1001, 1002];
-const PATHS = ["pc/a", "pc/b", "pc/c", "pc/d/sub/e"];
+const PATHS = ["pc/a", "pc/b", "pc/c", "pc/d/sub/e", "pd/q/pc/f"];
+
+const CONFIG = parseIndexConfig({
+  indexes: [
+    { collectionGroup: "pc", queryScope: "COLLECTION", fields: [{ fieldPath: "s", order: "ASCENDING" }, { fieldPath: "n", order: "DESCENDING" }] },
+    { collectionGroup: "pc", queryScope: "COLLECTION_GROUP", fields: [{ fieldPath: "tags", arrayConfig: "CONTAINS" }, { fieldPath: "n", order: "ASCENDING" }] },
+  ],
+  // Exempt from single-field entries in pc only; the composite index on it still holds it.
+  fieldOverrides: [{ collectionGroup: "pc", fieldPath: "tags", indexes: [] }],
+});
+
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
 
 const dataArb: fc.Arbitrary<DocumentData> = fc.record(
   {
@@ -67,17 +83,19 @@ function expectedState(logs: Map<number, Change[]>) {
 
 async function resetIndex() {
   await env.DB.batch(
-    ["documents", "tombstones", "index_entries", "watermarks", "applied_ranges"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
+    ["documents", "tombstones", "index_entries", "composite_entries", "watermarks", "applied_ranges"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
   );
 }
 
 const deps = (): ConsumerDeps => ({
   topology: parseTopology({ INDEX_SHARDS: "DB" }),
   dbs: [env.DB],
+  indexConfig: CONFIG,
   fetchChange: async () => {
     throw new Error("no by-reference changes in this test");
   },
   notifyShard: async () => undefined,
+  requestBackfill: async () => undefined,
 });
 
 async function checkIndexEquals(logs: Map<number, Change[]>) {
@@ -88,10 +106,18 @@ async function checkIndexEquals(logs: Map<number, Change[]>) {
     live.map((c) => ({ path: c.path, data: c.data, version: c.version })),
   );
   const entries = await env.DB.prepare(`SELECT doc_path, field, kind, hex(value) AS v FROM index_entries`).all<any>();
-  const want = live.flatMap((c) =>
-    indexEntriesFor(c.data!).map((e) => `${c.path}|${e.field}|${e.kind}|${[...e.value].map((b) => b.toString(16).padStart(2, "0")).join("").toUpperCase()}`),
-  );
+  const want = live.flatMap((c) => {
+    const exempt = (f: string) => isExempt(CONFIG, parseDocumentPath(c.path).collectionId, f);
+    return indexEntriesFor(c.data!, { exempt }).map((e) => `${c.path}|${e.field}|${e.kind}|${hex(e.value)}`);
+  });
   expect(entries.results.map((r) => `${r.doc_path}|${r.field}|${r.kind}|${r.v}`).sort()).toEqual(want.sort());
+  const composite = await env.DB.prepare(`SELECT index_id, scope, hex(key) AS k, doc_path, seq FROM composite_entries`).all<any>();
+  const wantComposite = live.flatMap((c) =>
+    compositeRowsFor(indexesFor(CONFIG, parseDocumentPath(c.path).collectionId), { path: c.path, seq: c.seq, data: c.data! }).map(
+      ([id, scope, key, path, seq]) => `${id}|${scope}|${hex(key)}|${path}|${seq}`,
+    ),
+  );
+  expect(composite.results.map((r) => `${r.index_id}|${r.scope}|${r.k}|${r.doc_path}|${r.seq}`).sort()).toEqual(wantComposite.sort());
   for (const [shard, log] of logs) {
     const w = await env.DB.prepare(`SELECT applied_seq FROM watermarks WHERE shard = ?`).bind(shard).first<{ applied_seq: number }>();
     expect(w?.applied_seq ?? 0).toBe(log.length);

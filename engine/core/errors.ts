@@ -60,24 +60,23 @@ export function isBlazeError(e: unknown): e is BlazeError {
 }
 
 /**
- * Errors thrown inside a Durable Object reach the caller through RPC as plain
- * Errors (only message and name survive). The shard serialises BlazeErrors
- * into the message with this prefix so the Worker can rebuild them.
+ * What a Durable Object RPC method returns. Expected failures (a failed
+ * precondition, a missing document) come back as values, not exceptions:
+ * an exception crossing RPC keeps only its message, and the runtime logs
+ * every thrown error as an uncaught exception.
  */
-const WIRE_PREFIX = "BlazeError:";
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
-export function toWireError(e: unknown): Error {
-  if (e instanceof BlazeError) return new Error(WIRE_PREFIX + JSON.stringify(e.toJSON()));
-  return e instanceof Error ? e : new Error(String(e));
+export async function toRpcResult<T>(body: () => Promise<T>): Promise<RpcResult<T>> {
+  try {
+    return { ok: true, value: await body() };
+  } catch (e) {
+    if (e instanceof BlazeError) return { ok: false, error: e.toJSON() };
+    throw e;
+  }
 }
 
-export function fromWireError(e: unknown): unknown {
-  if (e instanceof Error && e.message.startsWith(WIRE_PREFIX)) {
-    try {
-      return BlazeError.fromJSON(JSON.parse(e.message.slice(WIRE_PREFIX.length)));
-    } catch {
-      return e;
-    }
-  }
-  return e;
+export function unwrap<T>(r: RpcResult<T>): T {
+  if (r.ok) return r.value;
+  throw BlazeError.fromJSON(r.error);
 }

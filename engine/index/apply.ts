@@ -5,6 +5,8 @@
  * only written when its shard seq is newer than what is there, a tombstone
  * stops an older write from resurrecting a deleted document, and index
  * entries are rewritten only for the version that won.
+ * Composite entries (declared indexes) follow the same rules; fields exempt
+ * in the config get no single-field entries.
  * Every statement keeps within D1's 100 bound parameters.
  */
 import { sql, type SQL } from "drizzle-orm";
@@ -12,6 +14,9 @@ import { PLATFORM } from "../core/limits";
 import { parseDocumentPath } from "../core/paths";
 import type { DocumentData } from "../core/values";
 import type { Change } from "../core/writes";
+import { compositeEntriesFor, compositeScope } from "./composite";
+import { indexesFor, isExempt } from "./config";
+import { EMPTY_INDEX_CONFIG, type CompositeIndex, type IndexConfig } from "./config-types";
 import { encodeDocumentName } from "./encoding";
 import { indexEntriesFor } from "./entries";
 
@@ -39,7 +44,7 @@ function chunk<T>(items: T[], size: number): T[][] {
 const values = (rows: unknown[][]) => sql.join(rows.map((r) => sql`(${sql.join(r.map((v) => sql`${v}`), sql`, `)})`), sql`, `);
 
 /** Statements that apply the given changes (newest per path) in order. */
-export function applyStatements(changes: ResolvedChange[]): SQL[] {
+export function applyStatements(changes: ResolvedChange[], config: IndexConfig = EMPTY_INDEX_CONFIG): SQL[] {
   const latest = latestPerPath(changes);
   const sets = latest.filter((c) => c.op === "set");
   const deletes = latest.filter((c) => c.op === "delete");
@@ -72,7 +77,8 @@ export function applyStatements(changes: ResolvedChange[]): SQL[] {
   for (const c of sets) {
     const p = parseDocumentPath(c.path);
     const docKey = encodeDocumentName(c.path);
-    for (const e of indexEntriesFor(c.data as DocumentData)) {
+    const exempt = config.exemptions.length ? (field: string) => isExempt(config, p.collectionId, field) : undefined;
+    for (const e of indexEntriesFor(c.data as DocumentData, { exempt })) {
       entryRows.push([p.collectionPath, p.collectionId, e.field, e.kind, e.value, docKey, c.path, c.seq]);
     }
   }
@@ -82,10 +88,42 @@ export function applyStatements(changes: ResolvedChange[]): SQL[] {
       WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column7 AND d.seq = v.column8)`);
   }
 
+  const compositeRows = sets.flatMap((c) =>
+    compositeRowsFor(indexesFor(config, parseDocumentPath(c.path).collectionId), { path: c.path, seq: c.seq, data: c.data as DocumentData }),
+  );
+  statements.push(...insertCompositeRows(compositeRows));
+
   // Entries of versions that lost, or of deleted documents.
   for (const paths of chunk(latest.map((c) => c.path), MAX_PARAMS)) {
-    statements.push(sql`DELETE FROM index_entries WHERE doc_path IN (${sql.join(paths.map((p) => sql`${p}`), sql`, `)})
+    const list = sql.join(paths.map((p) => sql`${p}`), sql`, `);
+    statements.push(sql`DELETE FROM index_entries WHERE doc_path IN (${list})
       AND seq <> COALESCE((SELECT d.seq FROM documents d WHERE d.path = index_entries.doc_path), -1)`);
+    statements.push(sql`DELETE FROM composite_entries WHERE doc_path IN (${list})
+      AND seq <> COALESCE((SELECT d.seq FROM documents d WHERE d.path = composite_entries.doc_path), -1)`);
   }
   return statements;
+}
+
+/** A composite_entries row: index_id, scope, key, doc_path, seq. */
+export type CompositeRow = [string, string, Uint8Array, string, number];
+
+/** The composite entry rows of one document version in the given indexes. */
+export function compositeRowsFor(indexes: CompositeIndex[], doc: { path: string; seq: number; data: DocumentData }): CompositeRow[] {
+  return indexes.flatMap((index) => {
+    const scope = compositeScope(index, doc.path);
+    return compositeEntriesFor(index, doc.path, doc.data).map((key): CompositeRow => [index.id, scope, key, doc.path, doc.seq]);
+  });
+}
+
+/**
+ * Inserts composite rows, each only if its document is still at that seq in
+ * D1: a version that lost (or a backfill that read before a newer change)
+ * writes nothing, and the newer version's own statements clean up after it.
+ */
+export function insertCompositeRows(rows: CompositeRow[]): SQL[] {
+  return chunk(rows, Math.floor(MAX_PARAMS / 5)).map(
+    (part) => sql`INSERT OR REPLACE INTO composite_entries (index_id, scope, key, doc_path, seq)
+      SELECT * FROM (VALUES ${values(part)}) AS v
+      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column4 AND d.seq = v.column5)`,
+  );
 }

@@ -58,7 +58,7 @@ export function indexEntriesFor(data: DocumentData, opts: IndexEntryOptions = {}
 }
 
 /** A string with one char per byte: a cheap Set key for a byte string. */
-function bytesKey(b: Uint8Array): string {
+export function bytesKey(b: Uint8Array): string {
   let s = "";
   for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
   return s;

@@ -34,7 +34,8 @@ export const documents = sqliteTable(
   },
   (t) => [
     index("documents_collection").on(t.collectionPath, t.docId),
-    index("documents_group").on(t.collectionId),
+    // (collection_id, path): collection-group reads, and the backfill's walk in path order.
+    index("documents_group").on(t.collectionId, t.path),
   ],
 );
 
@@ -95,6 +96,20 @@ export const compositeEntries = sqliteTable(
     index("composite_entries_doc").on(t.docPath),
   ],
 );
+
+/**
+ * Build state of each declared composite index in this database. A new index
+ * is `building` while the backfill (engine/index/backfill.ts) walks the
+ * collection's existing documents in path order (`cursor_path` = last done);
+ * queries use it only when `ready`. An index removed from the config is
+ * `dropping` until its entries are deleted, then its row goes.
+ */
+export const indexBuilds = sqliteTable("index_builds", {
+  indexId: text("index_id").primaryKey(),
+  state: text("state", { enum: ["building", "ready", "dropping"] }).notNull(),
+  cursorPath: text("cursor_path").notNull().default(""),
+  updatedAt: text("updated_at").notNull(),
+});
 
 /**
  * Per document shard: every change with `seq <= applied_seq` is in the index.

@@ -10,23 +10,34 @@
  * here converges. A batch that fails is retried message by message, so one bad
  * message cannot hold the others back; a message that keeps failing reaches
  * the dead-letter queue with its reason logged.
+ *
+ * The same queue carries backfill messages for composite indexes declared
+ * after their documents were written (engine/pipeline/backfill.ts).
  */
 import { sql } from "drizzle-orm";
 import type { Change } from "../core/writes";
 import { applyStatements, type ResolvedChange } from "../index/apply";
 import { prepare, runBatch } from "../index/d1";
 import { parseDocumentPath } from "../core/paths";
+import type { IndexConfig } from "../index/config-types";
 import { indexShardOf, type IndexTopology } from "../index/routing";
-import { isChangeMessage, type ChangeMessage } from "./messages";
+import { runBackfill, superviseIndexBuilds } from "./backfill";
+import { isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
 import { advanceWatermark, type SeqRange } from "./watermarks";
 
 export interface ConsumerDeps {
   topology: IndexTopology;
   dbs: D1Database[];
+  /** The deployment's index config: composite indexes to maintain, fields exempt from indexing. */
+  indexConfig: IndexConfig;
   /** Current state of a document in its shard, for changes sent by reference. */
   fetchChange(shard: number, path: string): Promise<ResolvedChange>;
   /** Tells a shard that the index has applied everything up to `watermark`. */
   notifyShard(shard: number, watermark: number): Promise<void>;
+  /** Sends a backfill message to the change queue. */
+  requestBackfill(): Promise<void>;
+  /** Overrides the documents per index database one backfill message processes (tests). */
+  backfillDocsPerMessage?: number;
 }
 
 export interface ConsumeOutcome {
@@ -39,8 +50,10 @@ export interface ConsumeOutcome {
 export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeOutcome> {
   const outcome: ConsumeOutcome = { applied: 0, retried: 0, rejected: 0, watermarks: new Map() };
   const valid: Message<ChangeMessage>[] = [];
+  const backfills: Message<unknown>[] = [];
   for (const msg of batch.messages) {
     if (isChangeMessage(msg.body)) valid.push(msg as Message<ChangeMessage>);
+    else if (isBackfillMessage(msg.body)) backfills.push(msg);
     else {
       // Retrying cannot fix a malformed message: record it and drop it.
       await recordDeadLetter(deps.dbs[0], msg.body, "malformed change message");
@@ -49,8 +62,27 @@ export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerD
       outcome.rejected++;
     }
   }
-  if (valid.length === 0) return outcome;
+  try {
+    await superviseIndexBuilds(deps);
+  } catch (e) {
+    // Not fatal to this batch: the next one tries again.
+    console.error(`blaze consumer: could not declare index builds: ${describe(e)}`);
+  }
+  if (valid.length > 0) await applyValid(valid, deps, outcome);
+  if (backfills.length > 0) {
+    // One step serves every backfill message in the batch (duplicates collapse here).
+    try {
+      await runBackfill(deps);
+      for (const m of backfills) m.ack();
+    } catch (e) {
+      console.error(`blaze consumer: backfill step failed: ${describe(e)}`);
+      for (const m of backfills) m.retry();
+    }
+  }
+  return outcome;
+}
 
+async function applyValid(valid: Message<ChangeMessage>[], deps: ConsumerDeps, outcome: ConsumeOutcome): Promise<void> {
   try {
     merge(outcome.watermarks, await applyMessages(valid.map((m) => m.body), deps));
     for (const m of valid) m.ack();
@@ -72,7 +104,6 @@ export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerD
     }
   }
   await Promise.allSettled([...outcome.watermarks].map(([shard, w]) => deps.notifyShard(shard, w)));
-  return outcome;
 }
 
 /** Applies messages and advances watermarks; returns the new watermark per shard. */
@@ -87,12 +118,12 @@ export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDep
   // Other index shards first: the meta batch below records the ranges as
   // applied, so it must come last (a crash in between means a redelivery).
   for (const [i, cs] of perDb) {
-    if (i !== 0) await runBatch(deps.dbs[i], applyStatements(cs));
+    if (i !== 0) await runBatch(deps.dbs[i], applyStatements(cs, deps.indexConfig));
   }
   const shards = [...new Set(messages.map((m) => m.shard))];
   const rangeRows = messages.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
   const results = await runBatch(deps.dbs[0], [
-    ...applyStatements(perDb.get(0) ?? []),
+    ...applyStatements(perDb.get(0) ?? [], deps.indexConfig),
     sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) VALUES ${sql.join(rangeRows, sql`, `)}`,
     sql`SELECT 'w' AS k, shard, applied_seq AS from_seq, applied_seq AS to_seq FROM watermarks WHERE shard IN (${sql.join(shards.map((s) => sql`${s}`), sql`, `)})
         UNION ALL

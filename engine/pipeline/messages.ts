@@ -96,3 +96,19 @@ export function isChangeMessage(body: unknown): body is ChangeMessage {
     )
   );
 }
+
+/**
+ * Asks the consumer to run a bounded step of the composite index backfill
+ * (engine/index/backfill.ts) on every index database. The consumer sends it
+ * again until every build is done, so the work spreads over many invocations.
+ */
+export interface BackfillMessage {
+  v: 1;
+  kind: "backfill";
+}
+
+export const BACKFILL_MESSAGE: BackfillMessage = { v: 1, kind: "backfill" };
+
+export function isBackfillMessage(body: unknown): body is BackfillMessage {
+  return typeof body === "object" && body !== null && (body as BackfillMessage).v === 1 && (body as BackfillMessage).kind === "backfill";
+}

@@ -3,9 +3,9 @@
  * on one shard atomically or across shards with two-phase commit, and put the
  * results back in the order the client sent the writes.
  */
-import { fromWireError } from "../core/errors";
+import { unwrap, type RpcResult } from "../core/errors";
 import { formatToken, mergeTokens, parseToken } from "../core/tokens";
-import type { DocumentSnapshot, Write, WriteResult } from "../core/writes";
+import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import { shardCount, shardOf, shardStub } from "./routing";
 
 export async function getDocument(env: Env, path: string): Promise<DocumentSnapshot | null> {
@@ -52,11 +52,17 @@ export function connectListener(env: Env, shard: number, request: Request): Prom
   return shardStub(env, shard).fetch(new Request(request.url, { headers }));
 }
 
-/** Calls a shard; BlazeErrors thrown there come back as BlazeErrors. */
-async function call<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    throw fromWireError(e);
-  }
+/** The current state of a document as a change (the consumer's by-reference fetch). */
+export async function fetchChange(env: Env, shard: number, path: string): Promise<Change> {
+  return call(() => shardStub(env, shard).fetchChange(shard, path));
+}
+
+/** Tells a shard the index has applied its changes up to `watermark`. */
+export async function notifyApplied(env: Env, shard: number, watermark: number): Promise<void> {
+  return call(() => shardStub(env, shard).acked(shard, watermark));
+}
+
+/** Calls a shard; a BlazeError returned there is thrown here. */
+async function call<T>(f: () => Promise<RpcResult<T>>): Promise<T> {
+  return unwrap(await f());
 }

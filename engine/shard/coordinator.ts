@@ -11,7 +11,7 @@
  * left holding prepared writes asks the coordinator (`decide`), which aborts a
  * transaction that never reached its commit point within the timeout.
  */
-import { BlazeError, fromWireError } from "../core/errors";
+import { BlazeError } from "../core/errors";
 import type { Write, WriteResult } from "../core/writes";
 
 export interface Participant {
@@ -48,7 +48,7 @@ export class Coordinator {
     if (failure || this.state(txnId) !== "preparing") {
       this.setState(txnId, "aborted");
       await Promise.allSettled(shards.map((s) => this.participant(s).abort(txnId)));
-      const reason = failure ? fromWireError(failure.reason) : null;
+      const reason: unknown = failure ? failure.reason : null;
       if (reason instanceof BlazeError) throw reason;
       if (reason) console.error(`blaze txn ${txnId}: prepare failed`, reason);
       throw new BlazeError("ABORTED", "the batch could not be prepared on every shard; nothing was written; retry it");

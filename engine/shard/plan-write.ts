@@ -8,6 +8,9 @@ import { applySet, applyUpdate } from "../core/transforms";
 import type { DocumentData } from "../core/values";
 import type { Write } from "../core/writes";
 import { indexEntriesFor } from "../index/entries";
+import { isExempt } from "../index/config";
+import { indexConfig } from "../index/load-config";
+import { parseDocumentPath } from "../core/paths";
 
 /** A document as the shard stores it; `deleted` rows are tombstones. */
 export interface StoredDoc {
@@ -46,7 +49,8 @@ export function planWrite(current: StoredDoc | null, write: Write, now: Date): P
   }
   // Counting index entries here rejects a document the index could not hold,
   // before it is acknowledged (the consumer must never meet one).
-  indexEntriesFor(data);
+  const { collectionId } = parseDocumentPath(write.path);
+  indexEntriesFor(data, { exempt: (field) => isExempt(indexConfig, collectionId, field) });
   return { op: "set", path: write.path, data, version, createTime: live?.createTime ?? nowIso, updateTime: nowIso, existed: live !== null };
 }
 

@@ -3,6 +3,7 @@
  * The number of shards is fixed per deployment (wrangler.toml SHARD_COUNT).
  */
 import { fnv1a32 } from "../core/hash";
+import type { RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { ShardWrites } from "./coordinator";
 
@@ -22,16 +23,16 @@ export function shardOf(path: string, count: number): number {
  * deep for TypeScript.
  */
 export interface ShardApi {
-  get(shard: number, path: string): Promise<DocumentSnapshot | null>;
-  commit(shard: number, writes: Write[]): Promise<WriteResult[]>;
-  fetchChange(shard: number, path: string): Promise<Change>;
-  acked(shard: number, watermark: number): Promise<void>;
-  lastSeq(shard: number): Promise<number>;
-  runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<WriteResult[][]>;
-  prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<void>;
-  commitPrepared(shard: number, txnId: string): Promise<WriteResult[]>;
-  abortPrepared(shard: number, txnId: string): Promise<void>;
-  decide(shard: number, txnId: string): Promise<"committed" | "aborted" | "pending">;
+  get(shard: number, path: string): Promise<RpcResult<DocumentSnapshot | null>>;
+  commit(shard: number, writes: Write[]): Promise<RpcResult<WriteResult[]>>;
+  fetchChange(shard: number, path: string): Promise<RpcResult<Change>>;
+  acked(shard: number, watermark: number): Promise<RpcResult<void>>;
+  lastSeq(shard: number): Promise<RpcResult<number>>;
+  runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<WriteResult[][]>>;
+  prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<void>>;
+  commitPrepared(shard: number, txnId: string): Promise<RpcResult<WriteResult[]>>;
+  abortPrepared(shard: number, txnId: string): Promise<RpcResult<void>>;
+  decide(shard: number, txnId: string): Promise<RpcResult<"committed" | "aborted" | "pending">>;
   fetch(request: Request): Promise<Response>;
 }
 

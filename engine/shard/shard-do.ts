@@ -7,7 +7,7 @@
  * name it was addressed by; the first call records it.
  */
 import { DurableObject } from "cloudflare:workers";
-import { BlazeError, fromWireError, toWireError } from "../core/errors";
+import { BlazeError, toRpcResult, unwrap, type RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import { drainOutbox } from "../pipeline/drain";
 import type { ChangeMessage } from "../pipeline/messages";
@@ -45,7 +45,7 @@ export class ShardDO extends DurableObject<Env> {
 
   // ---- documents ---------------------------------------------------------
 
-  async get(shard: number, path: string): Promise<DocumentSnapshot | null> {
+  async get(shard: number, path: string): Promise<RpcResult<DocumentSnapshot | null>> {
     return this.rpc(shard, async (store) => {
       await this.resolveLocks([path], "read");
       return store.snapshot(path);
@@ -53,7 +53,7 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   /** Applies writes that all belong to this shard, atomically. */
-  async commit(shard: number, writes: Write[]): Promise<WriteResult[]> {
+  async commit(shard: number, writes: Write[]): Promise<RpcResult<WriteResult[]>> {
     return this.rpc(shard, async (store) => {
       await this.resolveLocks(writes.map((w) => w.path), "write");
       const { changes, results } = store.commit(writes, new Date());
@@ -63,7 +63,7 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   /** The current state of a document as a change, for the consumer's by-reference fetch. */
-  async fetchChange(shard: number, path: string): Promise<Change> {
+  async fetchChange(shard: number, path: string): Promise<RpcResult<Change>> {
     return this.rpc(shard, async (store) => {
       const d = store.getDoc(path);
       if (!d) throw new BlazeError("NOT_FOUND", `shard ${shard} has no record of ${path}`);
@@ -75,17 +75,17 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   /** The consumer applied everything up to `watermark`: free outbox rows. */
-  async acked(shard: number, watermark: number): Promise<void> {
+  async acked(shard: number, watermark: number): Promise<RpcResult<void>> {
     return this.rpc(shard, async (store) => store.ackThrough(watermark));
   }
 
-  async lastSeq(shard: number): Promise<number> {
+  async lastSeq(shard: number): Promise<RpcResult<number>> {
     return this.rpc(shard, async (store) => store.lastSeq());
   }
 
   // ---- multi-shard batches (two-phase commit) ---------------------------
 
-  async runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<WriteResult[][]> {
+  async runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<WriteResult[][]>> {
     return this.rpc(shard, async () => {
       try {
         return await this.coordinator().run(txnId, shard, groups, Date.now());
@@ -95,7 +95,7 @@ export class ShardDO extends DurableObject<Env> {
     });
   }
 
-  async prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<void> {
+  async prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<void>> {
     return this.rpc(shard, async (store) => {
       if (this.faults.failPrepare > 0) {
         this.faults.failPrepare--;
@@ -106,7 +106,7 @@ export class ShardDO extends DurableObject<Env> {
     });
   }
 
-  async commitPrepared(shard: number, txnId: string): Promise<WriteResult[]> {
+  async commitPrepared(shard: number, txnId: string): Promise<RpcResult<WriteResult[]>> {
     return this.rpc(shard, async (store) => {
       if (this.faults.failCommit > 0) {
         this.faults.failCommit--;
@@ -119,11 +119,11 @@ export class ShardDO extends DurableObject<Env> {
     });
   }
 
-  async abortPrepared(shard: number, txnId: string): Promise<void> {
+  async abortPrepared(shard: number, txnId: string): Promise<RpcResult<void>> {
     return this.rpc(shard, async (store) => store.abortPrepared(txnId));
   }
 
-  async decide(shard: number, txnId: string): Promise<"committed" | "aborted" | "pending"> {
+  async decide(shard: number, txnId: string): Promise<RpcResult<"committed" | "aborted" | "pending">> {
     return this.rpc(shard, async () => this.coordinator().decide(txnId, Date.now(), this.prepareTimeoutMs()));
   }
 
@@ -221,7 +221,7 @@ export class ShardDO extends DurableObject<Env> {
     const decision =
       coordinator === store.shard
         ? this.coordinator().decide(txnId, Date.now(), this.prepareTimeoutMs())
-        : await shardStub(this.env, coordinator).decide(coordinator, txnId);
+        : unwrap(await shardStub(this.env, coordinator).decide(coordinator, txnId));
     if (decision === "committed") {
       const committed = store.commitPrepared(txnId);
       if (committed) this.afterCommit(committed.changes);
@@ -235,16 +235,16 @@ export class ShardDO extends DurableObject<Env> {
     const participant = (shard: number): Participant => {
       if (shard === self.store!.shard) {
         return {
-          prepare: (txnId, coordinator, writes) => self.prepare(shard, txnId, coordinator, writes),
-          commit: (txnId) => self.commitPrepared(shard, txnId),
-          abort: (txnId) => self.abortPrepared(shard, txnId),
+          prepare: async (txnId, coordinator, writes) => unwrap(await self.prepare(shard, txnId, coordinator, writes)),
+          commit: async (txnId) => unwrap(await self.commitPrepared(shard, txnId)),
+          abort: async (txnId) => unwrap(await self.abortPrepared(shard, txnId)),
         };
       }
       const stub = shardStub(self.env, shard);
       return {
-        prepare: (txnId, coordinator, writes) => stub.prepare(shard, txnId, coordinator, writes),
-        commit: (txnId) => stub.commitPrepared(shard, txnId),
-        abort: (txnId) => stub.abortPrepared(shard, txnId),
+        prepare: async (txnId, coordinator, writes) => unwrap(await stub.prepare(shard, txnId, coordinator, writes)),
+        commit: async (txnId) => unwrap(await stub.commitPrepared(shard, txnId)),
+        abort: async (txnId) => unwrap(await stub.abortPrepared(shard, txnId)),
       };
     };
     return new Coordinator(this.ctx.storage.sql, participant);
@@ -287,12 +287,8 @@ export class ShardDO extends DurableObject<Env> {
     return this.store;
   }
 
-  /** Runs an RPC body; BlazeErrors cross the RPC boundary intact. */
-  private async rpc<T>(shard: number, body: (store: DocStore) => Promise<T>): Promise<T> {
-    try {
-      return await body(this.storeFor(shard));
-    } catch (e) {
-      throw toWireError(fromWireError(e));
-    }
+  /** Runs an RPC body; a BlazeError comes back as a value (RpcResult), anything else throws. */
+  private async rpc<T>(shard: number, body: (store: DocStore) => Promise<T>): Promise<RpcResult<T>> {
+    return toRpcResult(() => body(this.storeFor(shard)));
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * Build state of composite indexes, per index database (table index_builds).
+ * The consumer brings the table in line with its config once per isolate
+ * (ensureIndexBuilds); the planner asks indexReady before it reads an index,
+ * because a building index is missing the entries of older documents.
+ */
+import { sql } from "drizzle-orm";
+import { BlazeError } from "../core/errors";
+import type { CompositeIndex, IndexConfig } from "./config-types";
+import { all, runBatch } from "./d1";
+
+export type BuildState = "building" | "ready" | "dropping";
+
+/**
+ * New indexes start `building` (or `ready` at once if this database holds no
+ * document of their collection id yet: nothing to backfill); an index that
+ * was being dropped and is declared again is built again; indexes no longer
+ * declared become `dropping`. Returns true if a backfill has work to do.
+ */
+export async function ensureIndexBuilds(db: D1Database, config: IndexConfig): Promise<boolean> {
+  const rows = await all<{ index_id: string; state: BuildState }>(db, sql`SELECT index_id, state FROM index_builds`);
+  const have = new Map(rows.map((r) => [r.index_id, r.state]));
+  const declared = new Set(config.indexes.map((i) => i.id));
+  const now = new Date().toISOString();
+  const statements = [];
+  for (const index of config.indexes) {
+    const state = have.get(index.id);
+    if (state !== undefined && state !== "dropping") continue;
+    // ON CONFLICT: another isolate may have inserted it meanwhile; only a dropping row restarts.
+    statements.push(sql`INSERT INTO index_builds (index_id, state, cursor_path, updated_at)
+      VALUES (${index.id}, CASE WHEN EXISTS (SELECT 1 FROM documents WHERE collection_id = ${index.collectionGroup}) THEN 'building' ELSE 'ready' END, '', ${now})
+      ON CONFLICT(index_id) DO UPDATE SET state = excluded.state, cursor_path = '', updated_at = excluded.updated_at
+      WHERE index_builds.state = 'dropping'`);
+  }
+  for (const [id, state] of have) {
+    if (!declared.has(id) && state !== "dropping") {
+      statements.push(sql`UPDATE index_builds SET state = 'dropping', cursor_path = '', updated_at = ${now} WHERE index_id = ${id}`);
+    }
+  }
+  const results = await runBatch<{ n: number }>(db, [...statements, sql`SELECT COUNT(*) AS n FROM index_builds WHERE state <> 'ready'`]);
+  return results[results.length - 1][0].n > 0;
+}
+
+/**
+ * True if some build or drop has made no progress since `before` (ISO time):
+ * its backfill messages are gone (dead-lettered, or a local queue lost on
+ * restart) and need sending again. Progress stamps updated_at.
+ */
+export async function buildsStalled(db: D1Database, before: string): Promise<boolean> {
+  const [row] = await all<{ n: number }>(db, sql`SELECT COUNT(*) AS n FROM index_builds WHERE state <> 'ready' AND updated_at < ${before}`);
+  return row.n > 0;
+}
+
+/**
+ * True if the index can serve queries from this database. Given only an id,
+ * an index with no build row is not ready (no consumer has declared it here
+ * yet); given the index, it is also ready if no document of its collection id
+ * exists here (nothing can be missing).
+ */
+export async function indexReady(db: D1Database, index: string | CompositeIndex): Promise<boolean> {
+  const id = typeof index === "string" ? index : index.id;
+  const collectionId = typeof index === "string" ? null : index.collectionGroup;
+  const [row] = await all<{ state: BuildState | null; has_docs: number }>(
+    db,
+    sql`SELECT (SELECT state FROM index_builds WHERE index_id = ${id}) AS state,
+      ${collectionId === null ? sql`1` : sql`EXISTS (SELECT 1 FROM documents WHERE collection_id = ${collectionId})`} AS has_docs`,
+  );
+  if (row.state !== null) return row.state === "ready";
+  return row.has_docs === 0;
+}
+
+/** Throws FAILED_PRECONDITION "index is building" unless the index is ready in this database. */
+export async function assertIndexReady(db: D1Database, index: CompositeIndex): Promise<void> {
+  if (!(await indexReady(db, index))) {
+    throw new BlazeError("FAILED_PRECONDITION", `index is building: ${index.id} on ${index.collectionGroup}; retry when its backfill is done`, {
+      index: index.id,
+    });
+  }
+}
