@@ -3,7 +3,7 @@
  * queue. Nothing else lives here.
  */
 import { createApp } from "./http/app";
-import { consumeBatch, recordDeadLetter } from "./pipeline/consumer";
+import { consumeBatch, consumeDeadLetters } from "./pipeline/consumer";
 import { indexDatabases, parseTopology } from "./index/routing";
 import { indexConfig } from "./index/load-config";
 import { BACKFILL_MESSAGE } from "./pipeline/messages";
@@ -18,15 +18,7 @@ export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 
   async queue(batch, env) {
-    if (batch.queue.endsWith("-dlq")) {
-      for (const msg of batch.messages) {
-        const reason = `gave up after ${msg.attempts} attempts; the shard outbox will send it again`;
-        console.error(`blaze dead letter ${msg.id}: ${reason}`);
-        await recordDeadLetter(env.DB, msg.body, reason);
-        msg.ack();
-      }
-      return;
-    }
+    if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env.DB);
     const topology = parseTopology(env);
     await consumeBatch(batch, {
       topology,

@@ -99,4 +99,26 @@ describe("write -> outbox -> queue -> D1", () => {
     expect(await count(env.DB2)).toBeGreaterThan(0);
     for (let i = 0; i < 30; i++) expect(await d1Doc(`events/e${i}`)).not.toBeNull();
   });
+
+  it("a message that keeps failing reaches the dead-letter queue with its reason recorded", async () => {
+    // A by-reference change for a document its shard never had: every attempt fails.
+    const shard = shardFor("ghosts/g1");
+    const poison = {
+      v: 1, shard, fromSeq: 900_000, toSeq: 900_000,
+      changes: [{ shard, seq: 900_000, path: "ghosts/g1", op: "set", version: 1, updateTime: "t", existed: false, byRef: true }],
+    };
+    await env.CHANGES.send(poison);
+    const row = await eventually(
+      () => env.DB.prepare(`SELECT reason, shard, from_seq FROM dead_letters WHERE from_seq = 900000`).first<any>(),
+      10_000,
+    );
+    expect(row.shard).toBe(shard);
+    expect(row.reason).toContain("attempt 6");
+    expect(row.reason).toContain("no record of ghosts/g1");
+    // One row per message, though both the consumer and the DLQ consumer record it.
+    await new Promise((r) => setTimeout(r, 200));
+    const n = await env.DB.prepare(`SELECT COUNT(*) AS n FROM dead_letters WHERE from_seq = 900000`).first<{ n: number }>();
+    expect(n?.n).toBe(1);
+    expect(await d1Doc("ghosts/g1")).toBeNull();
+  });
 });

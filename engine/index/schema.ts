@@ -139,6 +139,8 @@ export const appliedRanges = sqliteTable(
 /** Messages that reached the dead-letter queue, with the reason, for operators. */
 export const deadLetters = sqliteTable("dead_letters", {
   id: integer("id").primaryKey({ autoIncrement: true }),
+  /** Queue message id: the consumer's last-attempt record and the DLQ's are one row. */
+  messageId: text("message_id").unique(),
   receivedAt: text("received_at").notNull(),
   shard: integer("shard"),
   fromSeq: integer("from_seq"),

@@ -22,7 +22,7 @@ import { parseDocumentPath } from "../core/paths";
 import type { IndexConfig } from "../index/config-types";
 import { indexShardOf, type IndexTopology } from "../index/routing";
 import { runBackfill, superviseIndexBuilds } from "./backfill";
-import { isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
+import { CONSUMER_MAX_ATTEMPTS, isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
 import { advanceWatermark, type SeqRange } from "./watermarks";
 
 export interface ConsumerDeps {
@@ -95,9 +95,12 @@ async function applyValid(valid: Message<ChangeMessage>[], deps: ConsumerDeps, o
         m.ack();
         outcome.applied++;
       } catch (e) {
-        console.error(
-          `blaze consumer: message ${m.id} (shard ${m.body.shard} seq ${m.body.fromSeq}..${m.body.toSeq}, attempt ${m.attempts}) failed: ${describe(e)}`,
-        );
+        const reason = `message ${m.id} (shard ${m.body.shard} seq ${m.body.fromSeq}..${m.body.toSeq}, attempt ${m.attempts}) failed: ${describe(e)}`;
+        console.error(`blaze consumer: ${reason}`);
+        if (m.attempts >= CONSUMER_MAX_ATTEMPTS) {
+          // The queue moves it to the dead-letter queue next: keep why.
+          await recordDeadLetter(deps.dbs[0], m.body, `${reason}; the shard's outbox will send these changes again`, m.id).catch(() => undefined);
+        }
         m.retry();
         outcome.retried++;
       }
@@ -157,14 +160,30 @@ async function resolveChanges(changes: Change[], deps: ConsumerDeps): Promise<Re
   );
 }
 
-export async function recordDeadLetter(d1: D1Database, body: unknown, reason: string): Promise<void> {
+/** Records a message given up on; the first record of a message id wins. */
+export async function recordDeadLetter(d1: D1Database, body: unknown, reason: string, messageId: string | null = null): Promise<void> {
   const m = isChangeMessage(body) ? body : null;
   const text = JSON.stringify(body ?? null);
   await prepare(
     d1,
-    sql`INSERT INTO dead_letters (received_at, shard, from_seq, to_seq, reason, body)
-      VALUES (${new Date().toISOString()}, ${m?.shard ?? null}, ${m?.fromSeq ?? null}, ${m?.toSeq ?? null}, ${reason}, ${text.slice(0, 100_000)})`,
+    sql`INSERT OR IGNORE INTO dead_letters (message_id, received_at, shard, from_seq, to_seq, reason, body)
+      VALUES (${messageId}, ${new Date().toISOString()}, ${m?.shard ?? null}, ${m?.fromSeq ?? null}, ${m?.toSeq ?? null}, ${reason}, ${text.slice(0, 100_000)})`,
   ).run();
+}
+
+/**
+ * The dead-letter queue's consumer: log and record, then drop. Nothing is lost
+ * by dropping: change messages are re-sent by the shards' outboxes (rows stay
+ * until the index applied them), backfill messages by the build watchdog.
+ */
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, meta: D1Database): Promise<void> {
+  for (const msg of batch.messages) {
+    const what = isBackfillMessage(msg.body) ? "backfill message; the build watchdog sends a new one" : "changes; the shard's outbox sends them again";
+    const reason = `dead-lettered after ${msg.attempts} attempts (${what})`;
+    console.error(`blaze dead letter ${msg.id}: ${reason}`);
+    await recordDeadLetter(meta, msg.body, reason, msg.id);
+    msg.ack();
+  }
 }
 
 function merge(into: Map<number, number>, from: Map<number, number>) {

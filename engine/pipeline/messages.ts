@@ -16,6 +16,12 @@ export interface ChangeMessage {
   changes: Change[];
 }
 
+/**
+ * Deliveries of one message before the queue moves it to the dead-letter
+ * queue: wrangler.toml's consumer `max_retries` (5) plus the first attempt.
+ */
+export const CONSUMER_MAX_ATTEMPTS = 6;
+
 /** A document bigger than this (as JSON) is sent by reference. */
 export const MAX_INLINE_DOC_BYTES = 64 * 1024;
 /** Bounds the consumer's work (D1 statements) per message. */
