@@ -3,12 +3,22 @@
  * measured against in the same run and through the same `wrangler dev` path:
  * - PUT /__bench/bare/{key}: a bare Durable Object SQLite write (16 objects),
  *   the floor for Blaze's write path;
- * - GET /__bench/d1-version?path=: a document's version in D1, to time index lag.
+ * - GET /__bench/d1-version?path=: a document's version in D1, to time index lag;
+ * - POST /__bench/seed: writes generated documents straight into the D1 index
+ *   through the consumer's own statements (engine/index/apply.ts), fast;
+ * - POST /__bench/sql: runs one hand-written SQL query (the baseline for queries);
+ * - GET /__bench/all?collection=: every document of a collection, the seed
+ *   demo's fetch-everything-and-filter-on-the-client way.
  * Never deployed: only loadtest/bench.mjs starts it.
  */
 import { DurableObject } from "cloudflare:workers";
 import blaze from "../engine/worker";
 import { fnv1a32 } from "../engine/core/hash";
+import { applyStatements, type ResolvedChange } from "../engine/index/apply";
+import { runBatch } from "../engine/index/d1";
+import { seedDocument } from "./lib/seed-data";
+import { encodeValue } from "../engine/index/encoding";
+import type { Value } from "../engine/core/values";
 
 export { ShardDO } from "../engine/worker";
 
@@ -48,7 +58,36 @@ export default {
       const row = await env.DB.prepare(`SELECT version FROM documents WHERE path = ?`).bind(url.searchParams.get("path")).first<{ version: number }>();
       return Response.json({ version: row?.version ?? 0 });
     }
+    if (url.pathname === "/__bench/seed" && request.method === "POST") {
+      const { collection, from, count } = (await request.json()) as { collection: string; from: number; count: number };
+      const now = new Date().toISOString();
+      const changes: ResolvedChange[] = [];
+      for (let i = from; i < from + count; i++) {
+        changes.push({
+          shard: 9999, seq: i + 1, path: `${collection}/d${String(i).padStart(7, "0")}`, op: "set", version: 1,
+          data: seedDocument(i, collection), createTime: now, updateTime: now, existed: false,
+        });
+      }
+      await runBatch(env.DB, applyStatements(changes));
+      return Response.json({ seeded: count });
+    }
+    if (url.pathname === "/__bench/sql" && request.method === "POST") {
+      const { sql, params } = (await request.json()) as { sql: string; params: unknown[] };
+      // `{ encode: value }` binds the value's index encoding (engine/index/encoding.ts).
+      const bound = params.map((p) => (typeof p === "object" && p && "encode" in p ? encodeValue((p as { encode: Value }).encode) : p));
+      const { results } = await env.DB.prepare(sql).bind(...bound).all();
+      return Response.json({ docs: results });
+    }
+    if (url.pathname === "/__bench/all") {
+      const { results } = await env.DB.prepare(
+        `SELECT path, doc_id AS id, data, version, create_time AS createTime, update_time AS updateTime FROM documents WHERE collection_path = ?`,
+      )
+        .bind(url.searchParams.get("collection"))
+        .all<{ data: string }>();
+      return Response.json(results.map((r) => ({ ...r, data: JSON.parse(r.data) })));
+    }
     return blaze.fetch(request, env, ctx);
   },
   queue: (batch, env) => blaze.queue(batch, env),
 } satisfies ExportedHandler<BenchEnv>;
+

@@ -1,0 +1,16 @@
+/**
+ * Deterministic benchmark documents. `city` has one value per 100 documents,
+ * so an equality on it returns 100 documents whatever the collection's size
+ * (the "selective query" of design.md's targets).
+ */
+export function seedDocument(i: number, collection: string) {
+  return {
+    name: `user ${i}`,
+    city: `c${Math.floor(i / 100)}`,
+    age: i % 90,
+    score: (i * 7919) % 10007,
+    active: i % 3 === 0,
+    tags: [`t${i % 10}`, `u${i % 7}`],
+    about: `${collection} document number ${i}, with some text to give it a realistic size`,
+  };
+}

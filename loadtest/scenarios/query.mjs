@@ -1,0 +1,147 @@
+// Queries on 10,000 and 100,000 documents, side by side in one run:
+// Blaze's POST /v1/query against (a) the same query hand-written in SQL on
+// the same D1 tables, (b) the seed demo's way (fetch the whole collection,
+// filter and sort on the client), and (c) itself on 10x fewer documents.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrate, startDevServer } from "../lib/dev-server.mjs";
+import { writeBenchConfig } from "../lib/bench-config.mjs";
+import { fmt, median, mustOk } from "../lib/measure.mjs";
+
+const SIZES = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number);
+const REPS = Number(process.env.BENCH_REPS ?? 40);
+const FETCH_ALL_REPS = Number(process.env.BENCH_FETCH_ALL_REPS ?? 5);
+const SEED_CHUNK = 2000;
+
+const DOC_COLUMNS = "d.path, d.doc_id AS id, d.data, d.version, d.create_time AS createTime, d.update_time AS updateTime";
+
+/** The three queries: Blaze's body, the hand-written SQL, and the client-side filter of the seed's way. */
+const queries = (collection) => ({
+  equality: {
+    blaze: { from: { collection }, where: ["city", "==", "c7"], limit: 100 },
+    sql: {
+      sql: `SELECT ${DOC_COLUMNS} FROM index_entries e JOIN documents d ON d.path = e.doc_path
+            WHERE e.collection_path = ? AND e.field = 'city' AND e.kind = 'value' AND e.value = ? ORDER BY e.doc_key LIMIT 100`,
+      params: [collection, { encode: "c7" }],
+    },
+    client: (docs) => docs.filter((d) => d.data.city === "c7").sort(byPath).slice(0, 100),
+  },
+  rangeOrderLimit: {
+    blaze: { from: { collection }, where: ["age", ">=", 30], orderBy: [["age", "asc"]], limit: 20 },
+    sql: {
+      sql: `SELECT ${DOC_COLUMNS} FROM index_entries e JOIN documents d ON d.path = e.doc_path
+            WHERE e.collection_path = ? AND e.field = 'age' AND e.kind = 'value' AND e.value >= ? AND e.value < x'40'
+            ORDER BY e.value, e.doc_key LIMIT 20`,
+      params: [collection, { encode: 30 }],
+    },
+    client: (docs) =>
+      docs
+        .filter((d) => typeof d.data.age === "number" && d.data.age >= 30)
+        .sort((a, b) => a.data.age - b.data.age || byPath(a, b))
+        .slice(0, 20),
+  },
+  count: {
+    blaze: { from: { collection }, where: ["city", "==", "c7"], aggregate: { n: { count: true } } },
+    sql: {
+      sql: `SELECT COUNT(*) AS n FROM index_entries e WHERE e.collection_path = ? AND e.field = 'city' AND e.kind = 'value' AND e.value = ?`,
+      params: [collection, { encode: "c7" }],
+    },
+    client: (docs) => ({ n: docs.filter((d) => d.data.city === "c7").length }),
+  },
+});
+
+const byPath = (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+async function timed(f) {
+  const t0 = performance.now();
+  const out = await f();
+  return { ms: performance.now() - t0, ...out };
+}
+
+export async function run() {
+  const config = writeBenchConfig();
+  const persistTo = mkdtempSync(join(tmpdir(), "blaze-bench-q-"));
+  await migrate({ config, persistTo });
+  const server = await startDevServer({ config, persistTo });
+  const post = (path, body) =>
+    fetch(`${server.url}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }).then(mustOk);
+  try {
+    for (const size of SIZES) {
+      const t0 = performance.now();
+      for (let from = 0; from < size; from += SEED_CHUNK) {
+        await post("/__bench/seed", { collection: `q${size}`, from, count: Math.min(SEED_CHUNK, size - from) });
+      }
+      console.log(`seeded ${size} documents in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    }
+
+    const blazeRun = (body) => timed(async () => {
+      const res = await post("/v1/query", body);
+      const text = await res.text();
+      return { bytes: text.length, result: JSON.parse(text) };
+    });
+    const sqlRun = (q) => timed(async () => {
+      const text = await (await post("/__bench/sql", q)).text();
+      return { bytes: text.length, result: JSON.parse(text) };
+    });
+    const fetchAllRun = (collection, filter) => timed(async () => {
+      const text = await (await fetch(`${server.url}/__bench/all?collection=${collection}`).then(mustOk)).text();
+      return { bytes: text.length, result: filter(JSON.parse(text)) };
+    });
+
+    const results = {};
+    for (const size of SIZES) {
+      const qs = queries(`q${size}`);
+      for (const [name, q] of Object.entries(qs)) {
+        // Warm up, then interleave Blaze and the SQL baseline so drift hits both.
+        for (let i = 0; i < 5; i++) {
+          await blazeRun(q.blaze);
+          await sqlRun(q.sql);
+        }
+        const b = [];
+        const s = [];
+        for (let i = 0; i < REPS; i++) {
+          b.push(await blazeRun(q.blaze));
+          s.push(await sqlRun(q.sql));
+        }
+        const f = [];
+        for (let i = 0; i < FETCH_ALL_REPS; i++) f.push(await fetchAllRun(`q${size}`, q.client));
+        const check = b[0].result;
+        const got = check.docs ? check.docs.length : JSON.stringify(check.aggregates);
+        const want = Array.isArray(f[0].result) ? f[0].result.length : JSON.stringify(f[0].result);
+        if (String(got) !== String(want)) throw new Error(`${name} on ${size}: Blaze returned ${got}, the client filter ${want}`);
+        results[`${name}@${size}`] = {
+          blazeMs: median(b.map((x) => x.ms)),
+          sqlMs: median(s.map((x) => x.ms)),
+          fetchAllMs: median(f.map((x) => x.ms)),
+          blazeBytes: b[0].bytes,
+          sqlBytes: s[0].bytes,
+          fetchAllBytes: f[0].bytes,
+          results: got,
+        };
+      }
+    }
+
+    console.log(`\nmedian latency in ms (${REPS} runs each, concurrency 1; fetch-all ${FETCH_ALL_REPS} runs)`);
+    console.log("query            docs     Blaze   SQL     Blaze/SQL  fetch-all  speedup  bytes ratio");
+    for (const [key, r] of Object.entries(results)) {
+      const [name, size] = key.split("@");
+      console.log(
+        `${name.padEnd(16)} ${size.padStart(7)}  ${fmt(r.blazeMs).padStart(6)}  ${fmt(r.sqlMs).padStart(6)}  ${fmt(r.blazeMs / r.sqlMs).padStart(8)}x  ${fmt(r.fetchAllMs, 0).padStart(8)}  ${fmt(r.fetchAllMs / r.blazeMs, 0).padStart(6)}x  ${fmt(r.fetchAllBytes / r.blazeBytes, 0).padStart(8)}x`,
+      );
+    }
+    if (SIZES.length === 2) {
+      const [small, big] = SIZES;
+      console.log(`\nscaling ${big} vs ${small} documents (Blaze latency ratio, target <= 1.3x):`);
+      for (const name of Object.keys(queries("x"))) {
+        const r = results[`${name}@${big}`].blazeMs / results[`${name}@${small}`].blazeMs;
+        const rs = results[`${name}@${big}`].sqlMs / results[`${name}@${small}`].sqlMs;
+        console.log(`  ${name.padEnd(16)} Blaze ${fmt(r)}x   (hand-written SQL ${fmt(rs)}x)`);
+      }
+    }
+    return { results, config: { SIZES, REPS, FETCH_ALL_REPS } };
+  } finally {
+    await server.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+  }
+}
