@@ -1,18 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BlazeError } from "./errors";
 import { deleteField, formatFieldPath, getField, isPathPrefix, parseFieldPath, setField } from "./field-path";
-
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BlazeError);
-    expect((e as BlazeError).code).toBe("INVALID_ARGUMENT");
-    return (e as BlazeError).message;
-  }
-  throw new Error("expected a BlazeError");
-}
+import { messageOf } from "../../test/support/expect-error";
 
 describe("parseFieldPath", () => {
   it("splits on dots and honours backticks and escapes", () => {

@@ -1,19 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BlazeError } from "./errors";
 import { LIMITS } from "./limits";
 import { generateId, isDocumentPath, parseCollectionPath, parseDocumentPath, parsePath, validateId } from "./paths";
-
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BlazeError);
-    expect((e as BlazeError).code).toBe("INVALID_ARGUMENT");
-    return (e as BlazeError).message;
-  }
-  throw new Error("expected a BlazeError");
-}
+import { messageOf } from "../../test/support/expect-error";
 
 describe("parsePath", () => {
   it("splits valid paths", () => {

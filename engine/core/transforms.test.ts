@@ -4,19 +4,10 @@ import { BlazeError } from "./errors";
 import { LIMITS } from "./limits";
 import { applySet, applyUpdate } from "./transforms";
 import type { DocumentData, Value } from "./values";
+import { errorOf } from "../../test/support/expect-error";
 
 const now = new Date("2024-01-02T03:04:05.678Z");
 const nowTs = { $timestamp: "2024-01-02T03:04:05.678000000Z" };
-
-function errorOf(f: () => unknown): BlazeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BlazeError);
-    return e as BlazeError;
-  }
-  throw new Error("expected a BlazeError");
-}
 
 const frozen = <T>(x: T): T => {
   const deepFreeze = (o: unknown) => {

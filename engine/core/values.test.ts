@@ -25,16 +25,7 @@ import {
   valuesEqual,
   type Value,
 } from "./values";
-
-function errorOf(f: () => unknown): BlazeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BlazeError);
-    return e as BlazeError;
-  }
-  throw new Error("expected a BlazeError");
-}
+import { errorOf } from "../../test/support/expect-error";
 
 const ts = (s: string) => ({ $timestamp: s });
 
