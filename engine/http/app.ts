@@ -9,6 +9,7 @@ import { errorResponse } from "./render-error";
 import { batchRoutes } from "./routes/batch";
 import { docRoutes } from "./routes/docs";
 import { listenRoutes } from "./routes/listen";
+import { queryRoutes } from "./routes/query";
 
 export interface AppEnv {
   Bindings: Env;
@@ -21,6 +22,7 @@ export function createApp() {
   app.route("/v1/docs", docRoutes);
   app.route("/v1/batch", batchRoutes);
   app.route("/v1/listen", listenRoutes);
+  app.route("/v1/query", queryRoutes);
   app.all("/v1/*", (c) => errorResponse(new BlazeError("NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((e) => errorResponse(e));
   return app;

@@ -159,7 +159,8 @@ export function withinCursors(doc: QueryDocument, nq: NormalizedQuery): boolean 
   return true;
 }
 
-function project(data: DocumentData, select: FieldRef[]): DocumentData {
+/** The select mask applied to a document's data: only the selected paths that exist. */
+export function project(data: DocumentData, select: FieldRef[]): DocumentData {
   let out: DocumentData = {};
   for (const s of select) {
     const v = getField(data, s.segments);
@@ -168,7 +169,8 @@ function project(data: DocumentData, select: FieldRef[]): DocumentData {
   return out;
 }
 
-function aggregate(docs: QueryDocument[], specs: NonNullable<NormalizedQuery["aggregate"]>): AggregateResult {
+/** Aggregates over documents (the query's result window). */
+export function aggregate(docs: readonly QueryDocument[], specs: NonNullable<NormalizedQuery["aggregate"]>): AggregateResult {
   const out: AggregateResult = {};
   for (const a of specs) {
     if (a.op === "count") {

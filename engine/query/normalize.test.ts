@@ -322,6 +322,11 @@ describe("normalizeQuery: order and cursors", () => {
     expect(rejection({ endAt: [1, 2] })).toContain("endAt has 2 values but the query orders by 1 fields");
   });
 
+  it("refuses cursor values past __name__ (unique, so nothing orders past it)", () => {
+    expect(q({ orderBy: [["__name__", "asc"], ["a", "asc"]], startAt: ["x"] }).startAt?.values).toEqual([{ $ref: "users/x" }]);
+    expect(rejection({ orderBy: [["__name__", "asc"], ["a", "asc"]], startAt: ["x", 1] })).toContain("after the __name__ position");
+  });
+
   it("needs an explicit orderBy for limitToLast", () => {
     expect(rejection({ limitToLast: 3 })).toContain("limitToLast needs at least one orderBy");
     expect(q({ orderBy: [["a", "asc"]], limitToLast: 3 }).limit).toEqual({ count: 3, last: true });

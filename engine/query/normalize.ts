@@ -33,7 +33,9 @@
  *   is Firestore's rule since range filters on several fields: the first
  *   orderBy no longer has to be the inequality field.
  * - Cursors hold at most one value per resolved orderBy entry (a prefix is
- *   fine); `startAt`/`startAfter` and `endAt`/`endBefore` are each one bound.
+ *   fine), and none past `__name__` (Blaze: names are unique, no index
+ *   orders past them); `startAt`/`startAfter` and `endAt`/`endBefore` are
+ *   each one bound.
  * - `limitToLast` needs an explicit orderBy. `limit` and `limitToLast` are
  *   positive integers up to 10,000 (Blaze's cap) and not both.
  * - Aggregations: 1 to 5; `sum`/`avg` name a field other than `__name__`.
@@ -364,6 +366,15 @@ function normalizeCursor(
     throw invalidArgument(
       `${name} has ${raw.length} values but the query orders by ${orderBy.length} fields ` +
         `(${orderBy.map((o) => o.field).join(", ")}); a cursor takes at most one value per orderBy field`,
+    );
+  }
+  const nameAt = orderBy.findIndex(isDocumentName);
+  if (raw.length > nameAt + 1) {
+    // Names are unique, so values past __name__ could only ever decide for one
+    // document; no index orders past the name, so Blaze refuses them.
+    throw invalidArgument(
+      `${name} has a value after the __name__ position of orderBy (position ${nameAt + 1}); ` +
+        `a cursor ends at __name__, which is unique`,
     );
   }
   const values = raw.map((v, i) => {

@@ -1,0 +1,27 @@
+/**
+ * POST /v1/query: validate (ast.ts, normalize.ts), run against the D1 index
+ * (query/executor.ts), answer `{ docs }` or `{ aggregates }`, plus `explain`
+ * when the body asks for it.
+ */
+import { Hono } from "hono";
+import { indexConfig } from "../../index/load-config";
+import { indexDatabases, parseTopology } from "../../index/routing";
+import { parseQuery } from "../../query/ast";
+import { runQuery, type QueryDeps } from "../../query/executor";
+import { normalizeQuery } from "../../query/normalize";
+import { readJson } from "../request";
+import type { AppEnv } from "../app";
+
+export function queryDeps(env: Env): QueryDeps {
+  const topology = parseTopology(env);
+  const dbs = indexDatabases(env as unknown as Record<string, unknown>, topology);
+  return { dbs, topology, config: indexConfig, meta: dbs[0] };
+}
+
+export const queryRoutes = new Hono<AppEnv>().post("/", async (c) => {
+  const nq = normalizeQuery(parseQuery(await readJson(c.req.raw)));
+  const result = await runQuery(queryDeps(c.env), nq);
+  const body: Record<string, unknown> = nq.aggregate !== null ? { aggregates: result.aggregates } : { docs: result.docs };
+  if (result.explain) body.explain = result.explain;
+  return c.json(body);
+});

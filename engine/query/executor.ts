@@ -1,0 +1,205 @@
+/**
+ * Runs a query against the D1 index: the only module of engine/query that
+ * touches D1. Plans (planner.ts), builds the statements (sql.ts), runs them
+ * on every index shard that holds the collection (one `db.batch` per shard,
+ * shards in parallel), and merges: rows of several scans or shards are
+ * ordered by the query order, de-duplicated, and the limit applied again.
+ *
+ * Read-your-writes: with `after`, it first waits (bounded) until every
+ * shard's watermark in the meta database has reached the token.
+ */
+import type { SQL } from "drizzle-orm";
+import { BlazeError } from "../core/errors";
+import { parseToken } from "../core/tokens";
+import type { DocumentData } from "../core/values";
+import type { DocumentSnapshot } from "../core/writes";
+import { assertIndexReady } from "../index/builds";
+import type { CompositeIndex, IndexConfig } from "../index/config-types";
+import { compile, prepare } from "../index/d1";
+import { indexShardsFor, type IndexTopology } from "../index/routing";
+import { readWatermarks } from "../pipeline/watermarks";
+import { aggregate, compareByOrder, project, type AggregateResult } from "./evaluate";
+import type { NormalizedQuery } from "./normalize";
+import { explainPlan, planQuery, type QueryPlan } from "./planner";
+import { aggregateStatement, documentStatements, type AggregateRow } from "./sql";
+
+export interface QueryDeps {
+  /** Index shard databases, in topology order; dbs[0] is also the meta database. */
+  dbs: D1Database[];
+  topology: IndexTopology;
+  config: IndexConfig;
+  /** Holds the watermarks (the first index shard). */
+  meta: D1Database;
+  /** How long `after` may wait for the index (default READ_YOUR_WRITES_WAIT_MS). */
+  waitMs?: number;
+}
+
+export interface ExplainOutput {
+  plan: Record<string, unknown>;
+  /** Rows D1 reports reading, over every statement. */
+  rowsRead: number;
+  statements: { shard: string; sql: string; params: number; rowsRead: number }[];
+}
+
+export interface QueryResult {
+  docs: DocumentSnapshot[];
+  aggregates?: AggregateResult;
+  explain?: ExplainOutput;
+}
+
+/** Bounded wait of `after` before UNAVAILABLE. */
+export const READ_YOUR_WRITES_WAIT_MS = 5000;
+
+export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<QueryResult> {
+  if (nq.after !== null) await waitForIndex(deps.meta, nq.after, deps.waitMs ?? READ_YOUR_WRITES_WAIT_MS);
+  const plan = planQuery(nq, { config: deps.config });
+  const shards = indexShardsFor(deps.topology, nq.scope.collectionId).map((i) => {
+    const db = deps.dbs[i];
+    if (!db) throw new BlazeError("INTERNAL", `index shard ${i} (${deps.topology.bindings[i]}) has no database`);
+    return { name: deps.topology.bindings[i] ?? String(i), db };
+  });
+  await Promise.all(shards.flatMap((s) => plan.indexes.map((index) => ensureReady(s.db, index))));
+
+  // Statements are described only when explain asks (compiling them twice costs a little).
+  const log: Log | null = nq.explain ? [] : null;
+  let result: QueryResult;
+  if (nq.aggregate !== null) {
+    result = { docs: [], aggregates: await runAggregate(plan, nq, shards, log) };
+  } else {
+    result = { docs: await runDocuments(plan, nq, shards, log) };
+  }
+  if (log) {
+    result.explain = { plan: explainPlan(plan), rowsRead: log.reduce((n, s) => n + s.rowsRead, 0), statements: log };
+  }
+  return result;
+}
+
+interface Shard {
+  name: string;
+  db: D1Database;
+}
+
+type Log = ExplainOutput["statements"];
+
+interface DocumentRow {
+  path: string;
+  data: string;
+  version: number;
+  create_time: string;
+  update_time: string;
+}
+
+/** Runs statements on one shard as one batch; records each in the log. */
+async function runOnShard<T>(shard: Shard, queries: SQL[], log: Log | null): Promise<T[][]> {
+  if (queries.length === 0) return [];
+  const results = await shard.db.batch<T>(queries.map((q) => prepare(shard.db, q)));
+  results.forEach((r, i) => {
+    if (!log) return;
+    const { sql, params } = compile(queries[i]);
+    log.push({ shard: shard.name, sql, params: params.length, rowsRead: r.meta?.rows_read ?? 0 });
+  });
+  return results.map((r) => r.results ?? []);
+}
+
+function snapshot(row: DocumentRow): DocumentSnapshot {
+  return {
+    path: row.path,
+    id: row.path.slice(row.path.lastIndexOf("/") + 1),
+    data: JSON.parse(row.data) as DocumentData,
+    version: row.version,
+    createTime: row.create_time,
+    updateTime: row.update_time,
+  };
+}
+
+/**
+ * The query's documents: every scan's rows (each already limited in SQL)
+ * merged in query order, duplicates removed, the limit applied once more.
+ */
+async function fetchWindow(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[], log: Log | null): Promise<DocumentSnapshot[]> {
+  const statements = documentStatements(plan).map((s) => s.query);
+  if (statements.length === 0) return [];
+  const perShard = await Promise.all(shards.map((s) => runOnShard<DocumentRow>(s, statements, log)));
+  const byPath = new Map<string, DocumentSnapshot>();
+  for (const rows of perShard.flat()) for (const row of rows) if (!byPath.has(row.path)) byPath.set(row.path, snapshot(row));
+  const merged = [...byPath.values()].sort(compareByOrder(nq.orderBy));
+  if (!nq.limit) return merged;
+  return nq.limit.last ? merged.slice(-nq.limit.count) : merged.slice(0, nq.limit.count);
+}
+
+async function runDocuments(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[], log: Log | null): Promise<DocumentSnapshot[]> {
+  const docs = await fetchWindow(plan, nq, shards, log);
+  const select = nq.select;
+  return select === null ? docs : docs.map((d) => ({ ...d, data: project(d.data, select) }));
+}
+
+/**
+ * Aggregates in SQL, per shard, added up (split shards hold disjoint
+ * documents). A limit over several scans or shards needs the merged order
+ * first: then the limited window (at most `limit` rows per statement) is
+ * read and aggregated here.
+ */
+async function runAggregate(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[], log: Log | null): Promise<AggregateResult> {
+  const specs = nq.aggregate!;
+  if (plan.disjunctions.length === 0) return aggregate([], specs);
+  const statement = aggregateStatement(plan);
+  if (statement === null || (nq.limit !== null && shards.length > 1)) {
+    return aggregate(await fetchWindow(plan, nq, shards, log), specs);
+  }
+  const rows = (await Promise.all(shards.map((s) => runOnShard<AggregateRow>(s, [statement], log)))).map((r) => r[0][0]);
+  const total = (key: string) => rows.reduce((n, r) => n + Number(r[key] ?? 0), 0);
+  const out: AggregateResult = {};
+  let i = 0;
+  for (const a of specs) {
+    if (a.op === "count") {
+      out[a.alias] = total("n");
+      continue;
+    }
+    const sum = total(`s${i}`);
+    const count = total(`c${i}`);
+    i++;
+    out[a.alias] = a.op === "sum" ? sum : count === 0 ? null : sum / count;
+  }
+  return out;
+}
+
+// Once built, an index stays ready for the life of the deployment's config.
+const readyIndexes = new WeakMap<D1Database, Set<string>>();
+
+async function ensureReady(db: D1Database, index: CompositeIndex): Promise<void> {
+  const ready = readyIndexes.get(db);
+  if (ready?.has(index.id)) return;
+  await assertIndexReady(db, index);
+  if (ready) ready.add(index.id);
+  else readyIndexes.set(db, new Set([index.id]));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Read-your-writes: polls the watermarks until each shard of the token has
+ * applied its sequence, backing off from 5 ms to 100 ms; UNAVAILABLE when
+ * `waitMs` runs out.
+ */
+export async function waitForIndex(meta: D1Database, after: string, waitMs: number): Promise<void> {
+  const token = parseToken(after);
+  const shards = [...token.keys()];
+  const deadline = Date.now() + waitMs;
+  let delay = 5;
+  for (;;) {
+    const marks = await readWatermarks(meta, shards);
+    const behind = shards.filter((s) => (marks.get(s) ?? 0) < token.get(s)!);
+    if (behind.length === 0) return;
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      const detail = behind.map((s) => `shard ${s} is at ${marks.get(s) ?? 0}, the token needs ${token.get(s)}`).join("; ");
+      throw new BlazeError(
+        "UNAVAILABLE",
+        `the index has not caught up with the write token after ${waitMs} ms (${detail}); retry the query`,
+        { behind: behind.map((s) => ({ shard: s, appliedSeq: marks.get(s) ?? 0, tokenSeq: token.get(s) })) },
+      );
+    }
+    await sleep(Math.min(delay, left));
+    delay = Math.min(delay * 2, 100);
+  }
+}
