@@ -4,17 +4,13 @@
  */
 import { Hono } from "hono";
 import { BlazeError } from "../core/errors";
-import { authenticate, type AuthContext } from "./auth";
+import { authenticate } from "./auth";
+import type { AppEnv } from "./context";
 import { errorResponse } from "./render-error";
 import { batchRoutes } from "./routes/batch";
 import { docRoutes } from "./routes/docs";
 import { listenRoutes } from "./routes/listen";
 import { queryRoutes } from "./routes/query";
-
-export interface AppEnv {
-  Bindings: Env;
-  Variables: { auth: AuthContext };
-}
 
 export function createApp() {
   const app = new Hono<AppEnv>();

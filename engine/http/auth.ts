@@ -4,11 +4,7 @@
  * changes no route.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./app";
-
-export interface AuthContext {
-  kind: "anonymous";
-}
+import type { AppEnv } from "./context";
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("auth", { kind: "anonymous" });

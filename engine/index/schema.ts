@@ -36,6 +36,10 @@ export const documents = sqliteTable(
     index("documents_collection").on(t.collectionPath, t.docId),
     // (collection_id, path): collection-group reads, and the backfill's walk in path order.
     index("documents_group").on(t.collectionId, t.path),
+    // Also documents_group_name ON (collection_id, replace(path, '/', char(1))):
+    // collection-group queries in name order ("/" mapped to U+0001 orders paths
+    // segment by segment, as engine/query/sql.ts does). drizzle-kit cannot
+    // express an expression index, so it is a custom migration (0003).
   ],
 );
 

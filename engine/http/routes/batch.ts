@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { commitWrites } from "../../shard/client";
 import { readJson } from "../request";
 import { parseBatch } from "../writes-schema";
-import type { AppEnv } from "../app";
+import type { AppEnv } from "../context";
 
 export const batchRoutes = new Hono<AppEnv>().post("/", async (c) => {
   const writes = parseBatch(await readJson(c.req.raw));

@@ -8,7 +8,7 @@ import { generateId, isDocumentPath, parseCollectionPath, parseDocumentPath } fr
 import { commitWrites, getDocument } from "../../shard/client";
 import { ifVersionHeader, pathFromUrl, readJson } from "../request";
 import { deleteWrite, setWrite, updateWrite } from "../writes-schema";
-import type { AppEnv } from "../app";
+import type { AppEnv } from "../context";
 
 const PREFIX = "/v1/docs/";
 

@@ -9,7 +9,7 @@ import { BlazeError, invalidArgument } from "../../core/errors";
 import { parseDocumentPath } from "../../core/paths";
 import { connectListener } from "../../shard/client";
 import { shardCount, shardOf } from "../../shard/routing";
-import type { AppEnv } from "../app";
+import type { AppEnv } from "../context";
 
 export const listenRoutes = new Hono<AppEnv>().get("/", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {

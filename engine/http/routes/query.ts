@@ -10,7 +10,7 @@ import { parseQuery } from "../../query/ast";
 import { runQuery, type QueryDeps } from "../../query/executor";
 import { normalizeQuery } from "../../query/normalize";
 import { readJson } from "../request";
-import type { AppEnv } from "../app";
+import type { AppEnv } from "../context";
 
 export function queryDeps(env: Env): QueryDeps {
   const topology = parseTopology(env);
