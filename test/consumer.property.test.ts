@@ -19,6 +19,7 @@ import { parseDocumentPath } from "../engine/core/paths";
 import { parseTopology } from "../engine/index/routing";
 import { applyMessages, consumeBatch, type ConsumerDeps } from "../engine/pipeline/consumer";
 import { packMessages, type ChangeMessage } from "../engine/pipeline/messages";
+import { COMPACT_AFTER_RANGES, readWatermark } from "../engine/pipeline/watermarks";
 
 const SHARDS = [1001, 1002];
 const PATHS = ["pc/a", "pc/b", "pc/c", "pc/d/sub/e", "pd/q/pc/f"];
@@ -119,7 +120,7 @@ async function checkIndexEquals(logs: Map<number, Change[]>) {
   );
   expect(composite.results.map((r) => `${r.index_id}|${r.scope}|${r.k}|${r.doc_path}|${r.seq}`).sort()).toEqual(wantComposite.sort());
   for (const [shard, log] of logs) {
-    const w = await env.DB.prepare(`SELECT applied_seq FROM watermarks WHERE shard = ?`).bind(shard).first<{ applied_seq: number }>();
+    const w = { applied_seq: await readWatermark(env.DB, shard) };
     expect(w?.applied_seq ?? 0).toBe(log.length);
   }
 }
@@ -158,36 +159,44 @@ describe("consumer convergence (property)", () => {
     );
   });
 
-  it("a consumer that dies after applying but before the watermark converges on redelivery", async () => {
+  it("a consumer that dies mid-batch, or after applying but before the ack, converges on redelivery", async () => {
+    /** A D1 whose `batch` throws on the given calls, as a consumer killed there would leave it. */
+    const crashingOn = (...failing: number[]) => {
+      let calls = 0;
+      return new Proxy(env.DB, {
+        get(target, prop) {
+          if (prop === "batch") {
+            return async (stmts: D1PreparedStatement[]) => {
+              if (failing.includes(++calls)) throw new Error("consumer crashed");
+              return target.batch(stmts);
+            };
+          }
+          const v = (target as any)[prop];
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      }) as D1Database;
+    };
     await resetIndex();
-    const logs = buildLogs([
+    const ops = [
       { shardIdx: 0, path: "pc/a", del: false, data: { n: 1 } },
       { shardIdx: 0, path: "pc/a", del: false, data: { n: 2, tags: ["a"] } },
       { shardIdx: 0, path: "pc/b", del: false, data: { s: "x" } },
       { shardIdx: 0, path: "pc/a", del: true, data: {} },
-    ] as any);
-    const [msg] = packMessages(SHARDS[0], logs.get(SHARDS[0])!).map((p) => p.message);
-    // First run dies when it reaches the watermark update.
+      ...Array.from({ length: COMPACT_AFTER_RANGES + 2 }, (_, i) => ({ shardIdx: 0, path: "pc/c", del: false, data: { n: i } })),
+    ];
+    const logs = buildLogs(ops as any);
+    const messages = packMessages(SHARDS[0], logs.get(SHARDS[0])!, { maxBytes: 100_000, maxChanges: 1, maxInline: 50_000 }).map((p) => p.message);
     const dying = deps();
-    const realDb = env.DB;
-    let calls = 0;
-    const crashing = new Proxy(realDb, {
-      get(target, prop) {
-        if (prop === "batch") {
-          return async (stmts: D1PreparedStatement[]) => {
-            calls++;
-            if (calls === 2) throw new Error("consumer crashed");
-            return target.batch(stmts);
-          };
-        }
-        const v = (target as any)[prop];
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
-    dying.dbs = [crashing as D1Database];
-    await expect(applyMessages([msg], dying)).rejects.toThrow("consumer crashed");
-    // Redelivery converges.
-    await applyMessages([msg], deps());
+    // The apply batch itself fails: D1 rolls it back, nothing is half written.
+    dying.dbs = [crashingOn(1)];
+    await expect(applyMessages([messages[0]], dying)).rejects.toThrow("consumer crashed");
+    expect((await env.DB.prepare(`SELECT COUNT(*) AS n FROM applied_ranges`).first<{ n: number }>())!.n).toBe(0);
+    // Applied, then died before the ack: every message is delivered twice.
+    for (const m of messages) await applyMessages([m], deps());
+    // Died in the compaction that follows an apply (the second batch call).
+    dying.dbs = [crashingOn(2)];
+    for (const m of messages) await applyMessages([m], dying).catch(() => undefined);
+    for (const m of messages) await applyMessages([m], deps());
     await checkIndexEquals(logs);
   });
 
@@ -210,5 +219,19 @@ describe("consumer convergence (property)", () => {
     const dead = await env.DB.prepare(`SELECT reason FROM dead_letters`).all<{ reason: string }>();
     expect(dead.results.map((r) => r.reason)).toContain("malformed change message");
     expect((await env.DB.prepare(`SELECT COUNT(*) AS n FROM documents WHERE path = 'pc/c'`).first<{ n: number }>())?.n).toBe(1);
+  });
+
+  it("folds applied runs into the stored watermark once a shard has many", async () => {
+    await resetIndex();
+    const ops = Array.from({ length: 2 * COMPACT_AFTER_RANGES + 3 }, (_, i) => ({ shardIdx: 0, path: PATHS[i % PATHS.length], del: false, data: { n: i } }));
+    const logs = buildLogs(ops as any);
+    const messages = packMessages(SHARDS[0], logs.get(SHARDS[0])!, { maxBytes: 100_000, maxChanges: 1, maxInline: 50_000 }).map((p) => p.message);
+    for (const m of messages) await applyMessages([m], deps());
+    const stored = await env.DB.prepare(`SELECT applied_seq FROM watermarks WHERE shard = ?`).bind(SHARDS[0]).first<{ applied_seq: number }>();
+    const runs = await env.DB.prepare(`SELECT COUNT(*) AS n FROM applied_ranges WHERE shard = ?`).bind(SHARDS[0]).first<{ n: number }>();
+    expect(stored?.applied_seq).toBeGreaterThanOrEqual(COMPACT_AFTER_RANGES);
+    expect(runs!.n).toBeLessThan(COMPACT_AFTER_RANGES);
+    expect(await readWatermark(env.DB, SHARDS[0])).toBe(messages.length);
+    await checkIndexEquals(logs);
   });
 });

@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ShardDO } from "../engine/shard/shard-do";
 import { api, d1Doc, eventually, indexDbFor, runAlarm, shardFor, shardStubFor } from "./helpers";
+import { readWatermark } from "../engine/pipeline/watermarks";
 
 const outboxCount = (shard: number) =>
   runInDurableObject(shardStubFor(shard) as any, (_i: ShardDO, state: DurableObjectState) =>
@@ -42,7 +43,7 @@ describe("write -> outbox -> queue -> D1", () => {
     const shard = shardFor("cities/rome");
     const seq = Number(del.body.token.split(":")[1]);
     await eventually(async () => {
-      const w = await env.DB.prepare(`SELECT applied_seq FROM watermarks WHERE shard = ?`).bind(shard).first<{ applied_seq: number }>();
+      const w = { applied_seq: await readWatermark(env.DB, shard) };
       return (w?.applied_seq ?? 0) >= seq;
     });
     // The consumer tells the shard; the outbox row is freed only now.
@@ -71,6 +72,7 @@ describe("write -> outbox -> queue -> D1", () => {
     // still holds it as sent long ago.
     await indexDbFor(path).prepare(`DELETE FROM documents WHERE path = ?`).bind(path).run();
     await env.DB.prepare(`UPDATE watermarks SET applied_seq = 0 WHERE shard = ?`).bind(shard).run();
+    await env.DB.prepare(`DELETE FROM applied_ranges WHERE shard = ?`).bind(shard).run();
     const seq = await runInDurableObject(shardStubFor(shard) as any, (_i: ShardDO, state: DurableObjectState) => {
       const last = state.storage.sql.exec<{ value: number }>(`SELECT value FROM meta WHERE key = 'last_seq'`).one().value;
       state.storage.sql.exec(`INSERT OR REPLACE INTO outbox (seq, attempts, sent_at) VALUES (?, 1, 0)`, last);

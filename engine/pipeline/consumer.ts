@@ -23,7 +23,7 @@ import type { IndexConfig } from "../index/config-types";
 import { indexShardOf, type IndexTopology } from "../index/routing";
 import { runBackfill, superviseIndexBuilds } from "./backfill";
 import { CONSUMER_MAX_ATTEMPTS, isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
-import { advanceWatermark, type SeqRange } from "./watermarks";
+import { COMPACT_AFTER_RANGES, compactStatements, watermarkRowsQuery, watermarksFromRows, type WatermarkRow } from "./watermarks";
 
 export interface ConsumerDeps {
   topology: IndexTopology;
@@ -106,7 +106,7 @@ async function applyValid(valid: Message<ChangeMessage>[], deps: ConsumerDeps, o
       }
     }
   }
-  await Promise.allSettled([...outcome.watermarks].map(([shard, w]) => deps.notifyShard(shard, w)));
+  await notifyShards(outcome.watermarks, deps);
 }
 
 /** Applies messages and advances watermarks; returns the new watermark per shard. */
@@ -125,32 +125,18 @@ export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDep
   }
   const shards = [...new Set(messages.map((m) => m.shard))];
   const rangeRows = messages.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
-  const results = await runBatch(deps.dbs[0], [
+  const results = await runBatch<WatermarkRow>(deps.dbs[0], [
     ...applyStatements(perDb.get(0) ?? [], deps.indexConfig),
     sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) VALUES ${sql.join(rangeRows, sql`, `)}`,
-    sql`SELECT 'w' AS k, shard, applied_seq AS from_seq, applied_seq AS to_seq FROM watermarks WHERE shard IN (${sql.join(shards.map((s) => sql`${s}`), sql`, `)})
-        UNION ALL
-        SELECT 'r' AS k, shard, from_seq, to_seq FROM applied_ranges WHERE shard IN (${sql.join(shards.map((s) => sql`${s}`), sql`, `)})`,
+    watermarkRowsQuery(shards),
   ]);
-  const rows = results[results.length - 1] as unknown as { k: string; shard: number; from_seq: number; to_seq: number }[];
-  const advanced = new Map<number, number>();
-  for (const shard of shards) {
-    const current = rows.find((r) => r.k === "w" && r.shard === shard)?.to_seq ?? 0;
-    const ranges: SeqRange[] = rows.filter((r) => r.k === "r" && r.shard === shard).map((r) => ({ fromSeq: r.from_seq, toSeq: r.to_seq }));
-    const next = advanceWatermark(current, ranges);
-    if (next > current || ranges.some((r) => r.toSeq <= current)) advanced.set(shard, next);
-  }
-  if (advanced.size > 0) {
-    const now = new Date().toISOString();
-    await runBatch(
-      deps.dbs[0],
-      [...advanced].flatMap(([shard, w]) => [
-        sql`INSERT INTO watermarks (shard, applied_seq, updated_at) VALUES (${shard}, ${w}, ${now})
-          ON CONFLICT(shard) DO UPDATE SET applied_seq = MAX(applied_seq, excluded.applied_seq), updated_at = excluded.updated_at`,
-        sql`DELETE FROM applied_ranges WHERE shard = ${shard} AND to_seq <= ${w}`,
-      ]),
-    );
-  }
+  const marks = watermarksFromRows(results[results.length - 1], shards);
+  const now = new Date().toISOString();
+  const compaction = [...marks]
+    .filter(([, m]) => m.ranges >= COMPACT_AFTER_RANGES)
+    .flatMap(([shard, m]) => compactStatements(shard, m.watermark, now));
+  if (compaction.length > 0) await runBatch(deps.dbs[0], compaction);
+  const advanced = new Map([...marks].map(([shard, m]) => [shard, m.watermark]));
   return advanced;
 }
 
@@ -158,6 +144,22 @@ async function resolveChanges(changes: Change[], deps: ConsumerDeps): Promise<Re
   return Promise.all(
     changes.map((c) => (c.byRef ? deps.fetchChange(c.shard, c.path) : Promise.resolve(c as ResolvedChange))),
   );
+}
+
+/**
+ * Telling a shard its changes are applied lets it free outbox rows early; it
+ * is an optimisation only (before any resend the shard reads its watermark
+ * from D1 itself). A call per batch per shard costs about as much as the
+ * write it acknowledges, so a shard is told once its watermark has moved
+ * NOTIFY_EVERY_SEQS past what this isolate last told it.
+ */
+export const NOTIFY_EVERY_SEQS = 256;
+const notified = new Map<number, number>();
+
+async function notifyShards(watermarks: Map<number, number>, deps: ConsumerDeps): Promise<void> {
+  const due = [...watermarks].filter(([shard, w]) => w - (notified.get(shard) ?? 0) >= NOTIFY_EVERY_SEQS);
+  for (const [shard, w] of due) notified.set(shard, w);
+  await Promise.allSettled(due.map(([shard, w]) => deps.notifyShard(shard, w)));
 }
 
 /** Records a message given up on; the first record of a message id wins. */

@@ -1,12 +1,22 @@
 /**
- * Watermark arithmetic: the watermark of a shard is the highest seq such that
- * every seq up to it has been applied. Applied ranges above it wait until the
- * gap below them fills (messages arrive in any order).
+ * Watermarks: a shard's watermark is the highest seq such that every seq up
+ * to it has been applied to the index. The consumer records each message's
+ * seq run in `applied_ranges` (in the same D1 batch as the index writes);
+ * the watermark is the stored `watermarks.applied_seq` advanced over those
+ * runs. Folding runs into the stored value (compaction) is deferred until a
+ * shard has COMPACT_AFTER_RANGES runs, which saves a D1 round trip per queue
+ * batch; readers always compute the watermark, so nothing waits for it.
  */
+import { sql, type SQL } from "drizzle-orm";
+import { all } from "../index/d1";
+
 export interface SeqRange {
   fromSeq: number;
   toSeq: number;
 }
+
+/** Runs recorded above the stored watermark before it is compacted. */
+export const COMPACT_AFTER_RANGES = 32;
 
 export function advanceWatermark(watermark: number, ranges: SeqRange[]): number {
   let w = watermark;
@@ -18,20 +28,56 @@ export function advanceWatermark(watermark: number, ranges: SeqRange[]): number 
   return w;
 }
 
-/** The shard's watermark as the meta index database has it (0 if none yet). */
-export async function readWatermark(meta: D1Database, shard: number): Promise<number> {
-  const row = await meta.prepare(`SELECT applied_seq FROM watermarks WHERE shard = ?`).bind(shard).first<{ applied_seq: number }>();
-  return row?.applied_seq ?? 0;
+/** Rows of the stored watermarks ('w') and applied runs ('r') of some shards. */
+export interface WatermarkRow {
+  k: "w" | "r";
+  shard: number;
+  from_seq: number;
+  to_seq: number;
 }
 
-/** Watermarks of several shards at once (read-your-writes checks). */
-export async function readWatermarks(meta: D1Database, shards: number[]): Promise<Map<number, number>> {
-  const out = new Map<number, number>(shards.map((s) => [s, 0]));
-  if (shards.length === 0) return out;
-  const { results } = await meta
-    .prepare(`SELECT shard, applied_seq FROM watermarks WHERE shard IN (${shards.map(() => "?").join(",")})`)
-    .bind(...shards)
-    .all<{ shard: number; applied_seq: number }>();
-  for (const r of results) out.set(r.shard, r.applied_seq);
+export function watermarkRowsQuery(shards: number[]): SQL {
+  const list = sql.join(shards.map((s) => sql`${s}`), sql`, `);
+  return sql`SELECT 'w' AS k, shard, applied_seq AS from_seq, applied_seq AS to_seq FROM watermarks WHERE shard IN (${list})
+    UNION ALL
+    SELECT 'r' AS k, shard, from_seq, to_seq FROM applied_ranges WHERE shard IN (${list})`;
+}
+
+export interface ShardWatermark {
+  /** The watermark: stored value advanced over the applied runs. */
+  watermark: number;
+  /** What `watermarks.applied_seq` holds. */
+  stored: number;
+  /** How many runs are recorded for the shard. */
+  ranges: number;
+}
+
+export function watermarksFromRows(rows: WatermarkRow[], shards: number[]): Map<number, ShardWatermark> {
+  const out = new Map<number, ShardWatermark>();
+  for (const shard of shards) {
+    const stored = rows.find((r) => r.k === "w" && r.shard === shard)?.to_seq ?? 0;
+    const ranges = rows.filter((r) => r.k === "r" && r.shard === shard).map((r) => ({ fromSeq: r.from_seq, toSeq: r.to_seq }));
+    out.set(shard, { watermark: advanceWatermark(stored, ranges), stored, ranges: ranges.length });
+  }
   return out;
+}
+
+/** Statements that fold a shard's applied runs into its stored watermark. */
+export function compactStatements(shard: number, watermark: number, now: string): SQL[] {
+  return [
+    sql`INSERT INTO watermarks (shard, applied_seq, updated_at) VALUES (${shard}, ${watermark}, ${now})
+      ON CONFLICT(shard) DO UPDATE SET applied_seq = MAX(applied_seq, excluded.applied_seq), updated_at = excluded.updated_at`,
+    sql`DELETE FROM applied_ranges WHERE shard = ${shard} AND to_seq <= ${watermark}`,
+  ];
+}
+
+/** Watermarks of several shards (read-your-writes, outbox acknowledgement). */
+export async function readWatermarks(meta: D1Database, shards: number[]): Promise<Map<number, number>> {
+  if (shards.length === 0) return new Map();
+  const rows = await all<WatermarkRow>(meta, watermarkRowsQuery(shards));
+  return new Map([...watermarksFromRows(rows, shards)].map(([shard, w]) => [shard, w.watermark]));
+}
+
+export async function readWatermark(meta: D1Database, shard: number): Promise<number> {
+  return (await readWatermarks(meta, [shard])).get(shard) ?? 0;
 }

@@ -26,14 +26,19 @@ export interface Faults {
 }
 
 const HOUR = 3_600_000;
+/** Under load, drains are at least this far apart (packing changes into fewer messages). */
+const DRAIN_COALESCE_MS = 10;
 
 export class ShardDO extends DurableObject<Env> {
   private store: DocStore | null = null;
   private listenersCache: DocListeners | null = null;
   private readonly sockets: Connections;
   private sendFailures = 0;
-  /** When the alarm is known to be set (ms epoch), to skip storage calls per write. */
+  /** The alarm as set in storage (ms epoch), read once at start-up. */
   private alarmAt: number | null = null;
+  private draining: Promise<number | null> | null = null;
+  private drainAgain = false;
+  private lastDrainAt = 0;
   readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -41,6 +46,9 @@ export class ShardDO extends DurableObject<Env> {
     this.sockets = new Connections(ctx);
     const known = ctx.storage.kv.get<number>("shard");
     if (typeof known === "number") this.store = new DocStore(ctx.storage, known);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   // ---- documents ---------------------------------------------------------
@@ -90,7 +98,7 @@ export class ShardDO extends DurableObject<Env> {
       try {
         return await this.coordinator().run(txnId, shard, groups, Date.now());
       } finally {
-        await this.scheduleAlarm(Date.now() + 1000);
+        this.scheduleAlarm(Date.now() + 1000);
       }
     });
   }
@@ -102,7 +110,7 @@ export class ShardDO extends DurableObject<Env> {
         throw new Error("injected fault: prepare");
       }
       store.prepare(txnId, coordinator, writes, new Date());
-      await this.scheduleAlarm(Date.now() + this.prepareTimeoutMs());
+      this.scheduleAlarm(Date.now() + this.prepareTimeoutMs());
     });
   }
 
@@ -161,19 +169,8 @@ export class ShardDO extends DurableObject<Env> {
     const now = Date.now();
     const next: number[] = [];
 
-    const drained = await drainOutbox(store, {
-      queue: this.queue(),
-      readWatermark: () => readWatermark(this.env.DB, store.shard).catch(() => null),
-      now,
-      resendAfterMs: Number(this.env.OUTBOX_RESEND_MS ?? 10_000),
-    });
-    if (drained.failed > 0) {
-      this.sendFailures++;
-      next.push(now + Math.min(100 * 2 ** this.sendFailures, 60_000));
-    } else {
-      this.sendFailures = 0;
-      if (drained.nextAt !== null) next.push(drained.nextAt);
-    }
+    const drainNext = await this.drain();
+    if (drainNext !== null) next.push(drainNext);
 
     for (const lock of store.stalePrepared(now - this.prepareTimeoutMs())) {
       await this.resolveTxn(lock.txnId, lock.coordinator).catch(() => undefined);
@@ -183,7 +180,52 @@ export class ShardDO extends DurableObject<Env> {
     store.pruneOutcomes(now - HOUR);
     this.coordinator().prune(now - HOUR);
 
-    if (next.length > 0) await this.scheduleAlarm(Math.max(Math.min(...next), now));
+    if (next.length > 0) this.scheduleAlarm(Math.max(Math.min(...next), now));
+  }
+
+  /**
+   * Drains the outbox; one drain at a time. Writes that commit while a drain
+   * is sending make it go round once more, so under load one message carries
+   * many changes. Returns when the outbox needs the next look (or null).
+   */
+  private drain(): Promise<number | null> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      // Right after a drain, wait a moment so that the next message carries
+      // the writes of that moment too; an idle shard drains at once.
+      const wait = this.lastDrainAt + DRAIN_COALESCE_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      let nextAt: number | null;
+      do {
+        this.drainAgain = false;
+        nextAt = await this.drainOnce();
+      } while (this.drainAgain);
+      return nextAt;
+    })().finally(() => {
+      this.draining = null;
+      this.lastDrainAt = Date.now();
+    });
+    return this.draining;
+  }
+
+  private async drainOnce(): Promise<number | null> {
+    const store = this.store!;
+    const now = Date.now();
+    const drained = await drainOutbox(store, {
+      queue: this.queue(),
+      readWatermark: () => readWatermark(this.env.DB, store.shard).catch(() => null),
+      now,
+      resendAfterMs: this.resendAfterMs(),
+    });
+    if (drained.failed > 0) {
+      this.sendFailures++;
+      return now + Math.min(100 * 2 ** this.sendFailures, 60_000);
+    }
+    this.sendFailures = 0;
+    return drained.nextAt;
   }
 
   // ---- internals ---------------------------------------------------------
@@ -191,17 +233,25 @@ export class ShardDO extends DurableObject<Env> {
   private afterCommit(changes: Change[]): void {
     if (changes.length === 0) return;
     this.listeners()?.broadcast(changes);
-    // Drain right away; the alarm is durable, so a crash before it runs is safe.
-    void this.scheduleAlarm(Date.now());
+    // A durable alarm first, set in the same turn as the commit (so the
+    // runtime confirms both before the client hears of the write): if the
+    // object dies before the drain below, the alarm drains after a restart.
+    this.scheduleAlarm(Date.now() + this.resendAfterMs());
+    // Then drain right away in the background.
+    this.drain()
+      .then((nextAt) => nextAt !== null && this.scheduleAlarm(nextAt))
+      .catch((e) => console.error(`blaze shard ${this.store?.shard}: drain failed`, e));
   }
 
-  private async scheduleAlarm(at: number): Promise<void> {
+  /** Moves the alarm earlier if needed. Synchronous: `alarmAt` mirrors storage. */
+  private scheduleAlarm(at: number): void {
     if (this.alarmAt !== null && this.alarmAt <= at) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) {
-      await this.ctx.storage.setAlarm(at);
-      this.alarmAt = at;
-    } else this.alarmAt = current;
+    void this.ctx.storage.setAlarm(at);
+    this.alarmAt = at;
+  }
+
+  private resendAfterMs(): number {
+    return Number(this.env.OUTBOX_RESEND_MS ?? 10_000);
   }
 
   /**
