@@ -22,6 +22,9 @@ import { parseTopology } from "../engine/index/routing";
 import { applyMessages, consumeBatch, type ConsumerDeps } from "../engine/pipeline/consumer";
 import { BACKFILL_STALL_MS, superviseIndexBuilds } from "../engine/pipeline/backfill";
 import { BACKFILL_MESSAGE, packMessages, type ChangeMessage } from "../engine/pipeline/messages";
+import { parseQuery } from "../engine/query/ast";
+import { runQuery } from "../engine/query/executor";
+import { normalizeQuery } from "../engine/query/normalize";
 
 const SHARD = 3001;
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
@@ -304,5 +307,25 @@ describe("composite index backfill", () => {
     await expect(assertIndexReady(env.DB, { ...withIndexes().indexes[0], collectionGroup: "bf" })).resolves.toBeUndefined();
     await write(EMPTY_INDEX_CONFIG, [["bf/one", { a: 1, b: 1 }]]);
     await expect(assertIndexReady(env.DB, withIndexes().indexes[0])).rejects.toBeInstanceOf(BlazeError);
+  });
+
+  it("a query on an index that is not built yet starts its build, even with no write since the index was added", async () => {
+    await seed(12);
+    const config = withIndexes();
+    const sent: unknown[] = [];
+    const queryDeps = {
+      dbs: [env.DB],
+      topology: parseTopology({ INDEX_SHARDS: "DB" }),
+      config,
+      meta: env.DB,
+      onIndexNotReady: () => superviseIndexBuilds({ dbs: [env.DB], indexConfig: config, requestBackfill: async () => void sent.push(BACKFILL_MESSAGE) }),
+    };
+    const nq = normalizeQuery(parseQuery({ from: { collection: "bf" }, where: ["a", "==", 1], orderBy: [["b", "desc"]] }));
+    await expect(runQuery(queryDeps, nq)).rejects.toMatchObject({ code: "FAILED_PRECONDITION" });
+    expect(sent).toEqual([BACKFILL_MESSAGE]);
+    expect(Object.values(await buildStates())).toEqual(["building", "building"]);
+    await stepToEnd(config, 50);
+    const result = await runQuery(queryDeps, nq);
+    expect(result.docs.map((d) => d.path)).toEqual(["bf/d06", "bf/d11", "bf/d01"]); // b desc: "s6" > "s11" > "s1"
   });
 });

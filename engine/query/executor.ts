@@ -32,6 +32,12 @@ export interface QueryDeps {
   meta: D1Database;
   /** How long `after` may wait for the index (default READ_YOUR_WRITES_WAIT_MS). */
   waitMs?: number;
+  /**
+   * Called when a needed composite index is not ready, before the query fails:
+   * makes sure its build is declared and running even if no write has come
+   * through the queue since the index was added.
+   */
+  onIndexNotReady?: () => Promise<void>;
 }
 
 export interface ExplainOutput {
@@ -58,7 +64,12 @@ export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<Qu
     if (!db) throw new BlazeError("INTERNAL", `index shard ${i} (${deps.topology.bindings[i]}) has no database`);
     return { name: deps.topology.bindings[i] ?? String(i), db };
   });
-  await Promise.all(shards.flatMap((s) => plan.indexes.map((index) => ensureReady(s.db, index))));
+  try {
+    await Promise.all(shards.flatMap((s) => plan.indexes.map((index) => ensureReady(s.db, index))));
+  } catch (e) {
+    if (deps.onIndexNotReady) await deps.onIndexNotReady().catch((err) => console.error("blaze: could not start index builds", err));
+    throw e;
+  }
 
   // Statements are described only when explain asks (compiling them twice costs a little).
   const log: Log | null = nq.explain ? [] : null;

@@ -9,13 +9,22 @@ import { indexDatabases, parseTopology } from "../../index/routing";
 import { parseQuery } from "../../query/ast";
 import { runQuery, type QueryDeps } from "../../query/executor";
 import { normalizeQuery } from "../../query/normalize";
+import { superviseIndexBuilds } from "../../pipeline/backfill";
+import { BACKFILL_MESSAGE } from "../../pipeline/messages";
 import { readJson } from "../request";
 import type { AppEnv } from "../context";
 
 export function queryDeps(env: Env): QueryDeps {
   const topology = parseTopology(env);
   const dbs = indexDatabases(env as unknown as Record<string, unknown>, topology);
-  return { dbs, topology, config: indexConfig, meta: dbs[0] };
+  return {
+    dbs,
+    topology,
+    config: indexConfig,
+    meta: dbs[0],
+    onIndexNotReady: () =>
+      superviseIndexBuilds({ dbs, indexConfig, requestBackfill: async () => void (await env.CHANGES.send(BACKFILL_MESSAGE)) }),
+  };
 }
 
 export const queryRoutes = new Hono<AppEnv>().post("/", async (c) => {
