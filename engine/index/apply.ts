@@ -83,9 +83,12 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
     }
   }
   for (const rows of chunk(entryRows, Math.floor(MAX_PARAMS / 8))) {
-    statements.push(sql`INSERT OR REPLACE INTO index_entries (collection_path, collection_id, field, kind, value, doc_key, doc_path, seq)
+    // An entry that stays (same field and value) only gets its seq moved:
+    // cheaper than replacing the row, which would rewrite both its indexes.
+    statements.push(sql`INSERT INTO index_entries (collection_path, collection_id, field, kind, value, doc_key, doc_path, seq)
       SELECT * FROM (VALUES ${values(rows)}) AS v
-      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column7 AND d.seq = v.column8)`);
+      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column7 AND d.seq = v.column8)
+      ON CONFLICT (doc_path, field, kind, value) DO UPDATE SET seq = excluded.seq`);
   }
 
   const compositeRows = sets.flatMap((c) =>
@@ -122,8 +125,9 @@ export function compositeRowsFor(indexes: CompositeIndex[], doc: { path: string;
  */
 export function insertCompositeRows(rows: CompositeRow[]): SQL[] {
   return chunk(rows, Math.floor(MAX_PARAMS / 5)).map(
-    (part) => sql`INSERT OR REPLACE INTO composite_entries (index_id, scope, key, doc_path, seq)
+    (part) => sql`INSERT INTO composite_entries (index_id, scope, key, doc_path, seq)
       SELECT * FROM (VALUES ${values(part)}) AS v
-      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column4 AND d.seq = v.column5)`,
+      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column4 AND d.seq = v.column5)
+      ON CONFLICT (index_id, scope, key) DO UPDATE SET doc_path = excluded.doc_path, seq = excluded.seq`,
   );
 }

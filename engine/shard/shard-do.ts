@@ -26,8 +26,13 @@ export interface Faults {
 }
 
 const HOUR = 3_600_000;
-/** Under load, drains are at least this far apart (packing changes into fewer messages). */
-const DRAIN_COALESCE_MS = 10;
+/**
+ * A busy shard (writes arriving closer together than this, on average) drains
+ * at most this often, so each queue message carries several changes: queue
+ * messages and consumer runs cost far more than the changes in them. An idle
+ * shard drains at once, keeping index lag low when writes are paced.
+ */
+const DRAIN_COALESCE_MS = 100;
 
 export class ShardDO extends DurableObject<Env> {
   private store: DocStore | null = null;
@@ -39,6 +44,9 @@ export class ShardDO extends DurableObject<Env> {
   private draining: Promise<number | null> | null = null;
   private drainAgain = false;
   private lastDrainAt = 0;
+  /** Moving average of the time between commits, to tell a busy shard from an idle one. */
+  private commitGapMs = Number.POSITIVE_INFINITY;
+  private lastCommitAt = 0;
   readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -194,9 +202,8 @@ export class ShardDO extends DurableObject<Env> {
       return this.draining;
     }
     this.draining = (async () => {
-      // Right after a drain, wait a moment so that the next message carries
-      // the writes of that moment too; an idle shard drains at once.
-      const wait = this.lastDrainAt + DRAIN_COALESCE_MS - Date.now();
+      const busy = this.commitGapMs < DRAIN_COALESCE_MS;
+      const wait = busy ? this.lastDrainAt + DRAIN_COALESCE_MS - Date.now() : 0;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       let nextAt: number | null;
       do {
@@ -232,6 +239,10 @@ export class ShardDO extends DurableObject<Env> {
 
   private afterCommit(changes: Change[]): void {
     if (changes.length === 0) return;
+    const now = Date.now();
+    const gap = this.lastCommitAt ? now - this.lastCommitAt : Number.POSITIVE_INFINITY;
+    this.commitGapMs = Number.isFinite(this.commitGapMs) ? 0.8 * this.commitGapMs + 0.2 * gap : gap;
+    this.lastCommitAt = now;
     this.listeners()?.broadcast(changes);
     // A durable alarm first, set in the same turn as the commit (so the
     // runtime confirms both before the client hears of the write): if the
