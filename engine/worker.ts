@@ -4,7 +4,7 @@
  */
 import { createApp } from "./http/app";
 import { consumeBatch, consumeDeadLetters } from "./pipeline/consumer";
-import { indexDatabases, parseTopology } from "./index/routing";
+import { indexDatabases, metaDatabase, parseTopology } from "./index/routing";
 import { indexConfig } from "./index/load-config";
 import { BACKFILL_MESSAGE } from "./pipeline/messages";
 import { fetchChange, notifyApplied } from "./shard/client";
@@ -18,7 +18,7 @@ export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 
   async queue(batch, env) {
-    if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env.DB);
+    if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, metaDatabase(env));
     const topology = parseTopology(env);
     await consumeBatch(batch, {
       topology,

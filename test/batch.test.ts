@@ -100,9 +100,12 @@ describe("POST /v1/batch", () => {
     const victim = shardFor(paths[2]);
     await faults(victim, { failCommit: 3 });
     const res = await api("POST", "/v1/batch", { writes: paths.map((p) => ({ op: "set", path: p, data: { y: 1 } })) });
-    expect(res.status).toBe(503);
-    expect(res.body.error.code).toBe("UNAVAILABLE");
-    expect(res.body.error.details.committed).toBe(true);
+    // Committed: never an error a client would retry (that would apply it twice).
+    expect(res.status).toBe(200);
+    expect(res.body.pendingShards).toEqual([victim]);
+    expect(res.body.results[2]).toMatchObject({ path: paths[2], version: 1, pending: true });
+    expect(res.body.results[2].token).toBeUndefined();
+    expect(res.body.results[0].token).toMatch(/^\d+:\d+$/);
     // Reads already see the committed write: the victim asks the coordinator.
     for (const p of paths) expect((await api("GET", `/v1/docs/${p}`)).body.data).toEqual({ y: 1 });
   });
@@ -113,7 +116,8 @@ describe("POST /v1/batch", () => {
     const other = paths.find((p) => shardFor(p) !== coordinator)!;
     await faults(shardFor(other), { failCommit: 3 });
     const res = await api("POST", "/v1/batch", { writes: paths.map((p) => ({ op: "set", path: p, data: { z: 1 } })) });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(200);
+    expect(res.body.pendingShards).toEqual([shardFor(other)]);
     await runAlarm(coordinator);
     const state = await runInDurableObject(shardStubFor(shardFor(other)) as any, (_i: ShardDO, state: DurableObjectState) =>
       state.storage.sql.exec(`SELECT COUNT(*) AS n FROM prepared`).one().n,

@@ -234,4 +234,28 @@ describe("consumer convergence (property)", () => {
     expect(await readWatermark(env.DB, SHARDS[0])).toBe(messages.length);
     await checkIndexEquals(logs);
   });
+
+  it("fetches a document sent by reference once, at its newest version, however many changes name it", async () => {
+    await resetIndex();
+    const shard = SHARDS[1];
+    const ref = (seq: number): Change => ({ shard, seq, path: "pc/big", op: "set", version: seq, updateTime: "t", existed: seq > 1, byRef: true });
+    const fetched: number[] = [];
+    const d = deps();
+    d.fetchChange = async (_shard, path) => {
+      fetched.push(fetched.length);
+      return { shard, seq: 3, path, op: "set", version: 3, data: { big: "z" }, createTime: "t", updateTime: "t", existed: true };
+    };
+    await applyMessages([{ v: 1, shard, fromSeq: 1, toSeq: 3, changes: [ref(1), ref(2), ref(3)] }], d);
+    expect(fetched).toHaveLength(1);
+    expect(JSON.parse((await env.DB.prepare(`SELECT data FROM documents WHERE path = 'pc/big'`).first<{ data: string }>())!.data)).toEqual({ big: "z" });
+  });
+
+  it("indexes a document over the write-time entry limit (a config change made it so) rather than stall", async () => {
+    await resetIndex();
+    const data = Object.fromEntries(Array.from({ length: 1100 }, (_, i) => [`f${i}`, i]));
+    const logs = new Map([[SHARDS[0], [{ shard: SHARDS[0], seq: 1, path: "pc/wide", op: "set", version: 1, data, createTime: "t", updateTime: "t", existed: false } as Change]]]);
+    await applyMessages(packMessages(SHARDS[0], logs.get(SHARDS[0])!).map((p) => p.message), deps());
+    const n = await env.DB.prepare(`SELECT COUNT(*) AS n FROM index_entries WHERE doc_path = 'pc/wide'`).first<{ n: number }>();
+    expect(n!.n).toBe(1100);
+  });
 });

@@ -78,7 +78,7 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
     const p = parseDocumentPath(c.path);
     const docKey = encodeDocumentName(c.path);
     const exempt = config.exemptions.length ? (field: string) => isExempt(config, p.collectionId, field) : undefined;
-    for (const e of indexEntriesFor(c.data as DocumentData, { exempt })) {
+    for (const e of indexEntriesFor(c.data as DocumentData, { exempt, maxEntries: Number.POSITIVE_INFINITY })) {
       entryRows.push([p.collectionPath, p.collectionId, e.field, e.kind, e.value, docKey, c.path, c.seq]);
     }
   }

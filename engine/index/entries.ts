@@ -22,6 +22,12 @@ export interface IndexEntry {
 export interface IndexEntryOptions {
   /** Fields (canonical paths) left out of the index; their subfields too. */
   exempt?: (fieldPath: string) => boolean;
+  /**
+   * Refuse a document with more entries (default: the write limit). The
+   * consumer passes Infinity: a document the shard accepted must be indexed
+   * even if a later config (a removed exemption) makes it exceed the limit.
+   */
+  maxEntries?: number;
 }
 
 export function indexEntriesFor(data: DocumentData, opts: IndexEntryOptions = {}): IndexEntry[] {
@@ -47,11 +53,12 @@ export function indexEntriesFor(data: DocumentData, opts: IndexEntryOptions = {}
     }
   };
   walk(data, []);
-  if (entries.length > LIMITS.maxIndexEntriesPerDocument) {
+  const limit = opts.maxEntries ?? LIMITS.maxIndexEntriesPerDocument;
+  if (entries.length > limit) {
     throw invalidArgument(
-      `document needs ${entries.length} index entries, more than the limit of ${LIMITS.maxIndexEntriesPerDocument}` +
+      `document needs ${entries.length} index entries, more than the limit of ${limit}` +
         " (every field and every distinct array element counts; exempt large fields from indexing)",
-      { count: entries.length, limit: LIMITS.maxIndexEntriesPerDocument },
+      { count: entries.length, limit },
     );
   }
   return entries;

@@ -41,3 +41,8 @@ export function indexDatabases(env: Record<string, unknown>, topology: IndexTopo
     return db;
   });
 }
+
+/** The first index shard: it also holds watermarks, builds and dead letters. */
+export function metaDatabase(env: { INDEX_SHARDS?: string }): D1Database {
+  return indexDatabases(env as Record<string, unknown>, parseTopology(env))[0];
+}

@@ -140,9 +140,16 @@ export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDep
   return advanced;
 }
 
+/**
+ * Keeps the newest change per path, then fetches by-reference documents:
+ * only the newest version of a document matters, so a message with many
+ * large changes to one document costs one fetch.
+ */
 async function resolveChanges(changes: Change[], deps: ConsumerDeps): Promise<ResolvedChange[]> {
+  const newest = new Map<string, Change>();
+  for (const c of changes) if ((newest.get(c.path)?.seq ?? -1) < c.seq) newest.set(c.path, c);
   return Promise.all(
-    changes.map((c) => (c.byRef ? deps.fetchChange(c.shard, c.path) : Promise.resolve(c as ResolvedChange))),
+    [...newest.values()].map((c) => (c.byRef ? deps.fetchChange(c.shard, c.path) : Promise.resolve(c as ResolvedChange))),
   );
 }
 

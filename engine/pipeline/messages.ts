@@ -34,7 +34,11 @@ const byteLength = (s: string) => encoder.encode(s).length;
 export function packMessages(
   shard: number,
   changes: Change[],
-  limits = { maxBytes: PLATFORM.maxQueueMessageBytes, maxChanges: MAX_CHANGES_PER_MESSAGE, maxInline: MAX_INLINE_DOC_BYTES },
+  limits: { maxBytes: number; maxChanges: number; maxInline: number } = {
+    maxBytes: PLATFORM.maxQueueMessageBytes,
+    maxChanges: MAX_CHANGES_PER_MESSAGE,
+    maxInline: MAX_INLINE_DOC_BYTES,
+  },
 ): { message: ChangeMessage; bytes: number }[] {
   const out: { message: ChangeMessage; bytes: number }[] = [];
   let current: ChangeMessage | null = null;
@@ -46,7 +50,9 @@ export function packMessages(
     if (size > limits.maxInline) {
       const { data: _omit, ...rest } = c;
       c = { ...rest, byRef: true };
-      size = byteLength(JSON.stringify(c));
+      // Charged at the inline limit, not its few bytes: the consumer fetches
+      // the whole document, so this bounds what one message makes it read.
+      size = limits.maxInline;
     }
     const contiguous = current !== null && c.seq === current.toSeq + 1;
     if (!current || !contiguous || current.changes.length >= limits.maxChanges || bytes + size + 1 > limits.maxBytes - envelope) {
@@ -65,7 +71,7 @@ export function packMessages(
 /** Groups messages into sendBatch calls within the platform's count and size limits. */
 export function groupForSendBatch<T extends { bytes: number }>(
   messages: T[],
-  limits = { maxMessages: PLATFORM.maxSendBatchMessages, maxBytes: PLATFORM.maxSendBatchBytes },
+  limits: { maxMessages: number; maxBytes: number } = { maxMessages: PLATFORM.maxSendBatchMessages, maxBytes: PLATFORM.maxSendBatchBytes },
 ): T[][] {
   const groups: T[][] = [];
   let group: T[] = [];

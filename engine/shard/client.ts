@@ -3,9 +3,10 @@
  * on one shard atomically or across shards with two-phase commit, and put the
  * results back in the order the client sent the writes.
  */
-import { unwrap, type RpcResult } from "../core/errors";
+import { BlazeError, unwrap, type RpcResult } from "../core/errors";
 import { formatToken, mergeTokens, parseToken } from "../core/tokens";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
+import type { PendingResult } from "./coordinator";
 import { shardCount, shardOf, shardStub } from "./routing";
 
 export async function getDocument(env: Env, path: string): Promise<DocumentSnapshot | null> {
@@ -14,9 +15,12 @@ export async function getDocument(env: Env, path: string): Promise<DocumentSnaps
 }
 
 export interface BatchResult {
-  results: WriteResult[];
-  /** One token covering every shard the batch wrote to. */
+  /** In request order. A write of `pendingShards` has no token yet (`pending: true`). */
+  results: (WriteResult | PendingResult)[];
+  /** One token covering every shard that has applied the batch. */
   token: string;
+  /** Committed, but these shards apply it a little later (their alarm re-drives it). */
+  pendingShards?: number[];
 }
 
 export async function commitWrites(env: Env, writes: Write[]): Promise<BatchResult> {
@@ -30,7 +34,8 @@ export async function commitWrites(env: Env, writes: Write[]): Promise<BatchResu
     groups.set(shard, g);
   });
   const shards = [...groups.keys()].sort((a, b) => a - b);
-  let perGroup: WriteResult[][];
+  let perGroup: (WriteResult | PendingResult)[][];
+  let pendingShards: number[] = [];
   if (shards.length === 1) {
     const shard = shards[0];
     perGroup = [await call(() => shardStub(env, shard).commit(shard, groups.get(shard)!.writes))];
@@ -38,11 +43,12 @@ export async function commitWrites(env: Env, writes: Write[]): Promise<BatchResu
     const coordinator = shards[0];
     const txnId = crypto.randomUUID();
     const payload = shards.map((shard) => ({ shard, writes: groups.get(shard)!.writes }));
-    perGroup = await call(() => shardStub(env, coordinator).runBatch(coordinator, txnId, payload));
+    ({ results: perGroup, pendingShards } = await call(() => shardStub(env, coordinator).runBatch(coordinator, txnId, payload)));
   }
-  const results: WriteResult[] = new Array(writes.length);
+  const results: (WriteResult | PendingResult)[] = new Array(writes.length);
   shards.forEach((shard, gi) => groups.get(shard)!.indices.forEach((wi, k) => (results[wi] = perGroup[gi][k])));
-  return { results, token: formatToken(mergeTokens(...results.map((r) => parseToken(r.token)))) };
+  const tokens = results.flatMap((r) => ("token" in r ? [parseToken(r.token)] : []));
+  return { results, token: formatToken(mergeTokens(...tokens)), ...(pendingShards.length ? { pendingShards } : {}) };
 }
 
 /** Opens a listener socket on the shard that owns `shard`. */
@@ -62,7 +68,20 @@ export async function notifyApplied(env: Env, shard: number, watermark: number):
   return call(() => shardStub(env, shard).acked(shard, watermark));
 }
 
-/** Calls a shard; a BlazeError returned there is thrown here. */
+/**
+ * Calls a shard; a BlazeError returned there is thrown here. A failure of the
+ * call itself maps to the contract: an overloaded object to
+ * RESOURCE_EXHAUSTED, a retryable platform error to UNAVAILABLE.
+ */
 async function call<T>(f: () => Promise<RpcResult<T>>): Promise<T> {
-  return unwrap(await f());
+  let r: RpcResult<T>;
+  try {
+    r = await f();
+  } catch (e) {
+    const flags = e as { overloaded?: boolean; retryable?: boolean };
+    if (flags?.overloaded) throw new BlazeError("RESOURCE_EXHAUSTED", "a shard is overloaded; retry with backoff");
+    if (flags?.retryable) throw new BlazeError("UNAVAILABLE", "a shard could not be reached; retry");
+    throw e;
+  }
+  return unwrap(r);
 }

@@ -14,8 +14,18 @@
 import { BlazeError } from "../core/errors";
 import type { Write, WriteResult } from "../core/writes";
 
+/** A write of a committed batch whose shard has not applied it yet: no token yet. */
+export type PendingResult = Omit<WriteResult, "token"> & { pending: true };
+
+export interface BatchOutcome {
+  /** Per participant, in `groups` order. */
+  results: (WriteResult | PendingResult)[][];
+  /** Participants still to apply the (committed) batch; the alarm finishes them. */
+  pendingShards: number[];
+}
+
 export interface Participant {
-  prepare(txnId: string, coordinator: number, writes: Write[]): Promise<void>;
+  prepare(txnId: string, coordinator: number, writes: Write[]): Promise<Omit<WriteResult, "token">[]>;
   commit(txnId: string): Promise<WriteResult[]>;
   abort(txnId: string): Promise<void>;
 }
@@ -36,8 +46,14 @@ export class Coordinator {
     private readonly participant: (shard: number) => Participant,
   ) {}
 
-  /** Runs a multi-shard batch; returns results per participant, in `groups` order. */
-  async run(txnId: string, coordinator: number, groups: ShardWrites[], now: number): Promise<WriteResult[][]> {
+  /**
+   * Runs a multi-shard batch. Past the commit point it never fails: a
+   * participant that could not apply yet is reported in `pendingShards`
+   * (its writes with their final versions, without a token), and the alarm
+   * re-drives it. Answering with an error there would invite a retry that
+   * applies the batch twice.
+   */
+  async run(txnId: string, coordinator: number, groups: ShardWrites[], now: number): Promise<BatchOutcome> {
     const shards = groups.map((g) => g.shard);
     this.sql.exec(
       `INSERT INTO txns (txn_id, state, participants, pending, created_at) VALUES (?, 'preparing', ?, ?, ?)`,
@@ -54,6 +70,7 @@ export class Coordinator {
       throw new BlazeError("ABORTED", "the batch could not be prepared on every shard; nothing was written; retry it");
     }
     this.setState(txnId, "committed"); // the commit point
+    const planned = prepared.map((p) => (p as PromiseFulfilledResult<Omit<WriteResult, "token">[]>).value);
 
     const results: (WriteResult[] | null)[] = groups.map(() => null);
     for (let attempt = 0; attempt < INLINE_COMMIT_ATTEMPTS; attempt++) {
@@ -71,15 +88,16 @@ export class Coordinator {
     }
     const pending = shards.filter((_, i) => !results[i]);
     if (pending.length > 0) {
+      // The alarm's redrive may have finished them meanwhile; it deletes the row when done.
       this.sql.exec(`UPDATE txns SET pending = ? WHERE txn_id = ?`, JSON.stringify(pending), txnId);
-      throw new BlazeError(
-        "UNAVAILABLE",
-        `the batch is committed, but shard(s) ${pending.join(", ")} have not applied it yet; they will, and reads already see it`,
-        { committed: true, txnId, pendingShards: pending },
-      );
+      console.warn(`blaze txn ${txnId}: committed; shard(s) ${pending.join(", ")} will apply it from the alarm`);
+    } else {
+      this.sql.exec(`DELETE FROM txns WHERE txn_id = ?`, txnId);
     }
-    this.sql.exec(`DELETE FROM txns WHERE txn_id = ?`, txnId);
-    return results as WriteResult[][];
+    return {
+      results: groups.map((_, i) => results[i] ?? planned[i].map((r) => ({ ...r, pending: true as const }))),
+      pendingShards: pending,
+    };
   }
 
   /** A participant asks what became of a transaction it prepared. */

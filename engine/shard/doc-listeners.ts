@@ -33,6 +33,8 @@ export type ServerMessage =
 
 /** Max listeners one socket may hold on one shard. */
 export const MAX_LISTENERS_PER_SOCKET = 1000;
+/** Changes read per page when replaying a resume. */
+const REPLAY_PAGE = 100;
 /** Max size of one client message. */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
@@ -98,13 +100,26 @@ export class DocListeners {
       socketId, JSON.stringify(id), path,
     );
     if (from !== null && from <= lastSeq && from >= this.store.oldestRetainedSeq() - 1) {
-      const missed = this.store.changesAfter(from, { path, limit: 100_000 });
-      this.sockets.send(ws, { id, type: "snapshot", changes: missed.map(toDocChange), resume: `${this.store.shard}:${lastSeq}` });
+      // One message per missed change, as live changes come, read page by
+      // page: a message stays one document, and memory stays bounded.
+      let after = from;
+      let sent = 0;
+      for (;;) {
+        const page = this.store.changesAfter(after, { path, limit: REPLAY_PAGE });
+        for (const c of page) {
+          if (!this.deliver(ws, socketId, { id, type: "snapshot", changes: [toDocChange(c)], resume: `${c.shard}:${c.seq}` })) return;
+          sent++;
+        }
+        if (page.length < REPLAY_PAGE) break;
+        after = page[page.length - 1].seq;
+      }
+      // Nothing missed: still confirm the listener and where it stands.
+      if (sent === 0) this.deliver(ws, socketId, { id, type: "snapshot", changes: [], resume: `${this.store.shard}:${lastSeq}` });
       return;
     }
     const snap = this.store.snapshot(path);
     const changes: DocChange[] = snap ? [{ type: "added", doc: snap, oldIndex: -1, newIndex: 0 }] : [];
-    this.sockets.send(ws, {
+    this.deliver(ws, socketId, {
       id, type: "snapshot", changes, resume: `${this.store.shard}:${lastSeq}`, initial: true,
       ...(from !== null ? { fresh: true as const } : {}),
     });
@@ -126,9 +141,21 @@ export class DocListeners {
         }
         // Ids are stored as JSON so a numeric id comes back as a number.
         const id = JSON.parse(r.listener_id) as string | number;
-        this.sockets.send(ws, { id, type: "snapshot", changes: [docChange], resume: `${change.shard}:${change.seq}` });
+        this.deliver(ws, r.socket_id, { id, type: "snapshot", changes: [docChange], resume: `${change.shard}:${change.seq}` });
       }
     }
+  }
+
+  /**
+   * Sends, or gives the socket up: a listener must never silently miss a
+   * change, so a failed send closes the socket (1011) and the client
+   * reconnects with its resume token.
+   */
+  private deliver(ws: WebSocket, socketId: string, message: ServerMessage): boolean {
+    if (this.sockets.send(ws, message)) return true;
+    this.forgetSocket(socketId);
+    this.sockets.close(ws, 1011, "could not deliver a change; reconnect with your resume token");
+    return false;
   }
 
   forgetSocket(socketId: string): void {

@@ -40,6 +40,9 @@ export interface Lock {
   preparedAt: number;
 }
 
+/** What a prepared write will be once committed (its seq comes at commit). */
+export type PreparedResult = Omit<WriteResult, "token">;
+
 export interface Committed {
   changes: Change[];
   results: WriteResult[];
@@ -103,20 +106,23 @@ export class DocStore {
    * Phase one of a multi-shard batch: check preconditions, compute the new
    * documents, and lock their paths until commitPrepared or abortPrepared.
    */
-  prepare(txnId: string, coordinator: number, writes: Write[], now: Date): void {
-    this.storage.transactionSync(() => {
+  prepare(txnId: string, coordinator: number, writes: Write[], now: Date): PreparedResult[] {
+    return this.storage.transactionSync(() => {
       if (this.outcome(txnId)) throw new BlazeError("ABORTED", `transaction ${txnId} already finished`);
       const others = this.locksOn(writes.map((w) => w.path)).filter((l) => l.txnId !== txnId);
       if (others.length > 0) {
         throw new BlazeError("ABORTED", "a document is locked by another batch in progress; retry the batch");
       }
       this.sql.exec(`DELETE FROM prepared WHERE txn_id = ?`, txnId);
-      this.planAll(writes, now).forEach((p, idx) => {
+      const planned = this.planAll(writes, now);
+      planned.forEach((p, idx) => {
         this.sql.exec(
           `INSERT INTO prepared (txn_id, idx, path, write, coordinator, prepared_at) VALUES (?, ?, ?, ?, ?, ?)`,
           txnId, idx, p.path, JSON.stringify(p), coordinator, now.getTime(),
         );
       });
+      // Versions are final once the paths are locked; only the seq waits for the commit.
+      return planned.map((p) => ({ path: p.path, version: p.version, updateTime: p.updateTime }));
     });
   }
 

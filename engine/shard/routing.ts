@@ -5,7 +5,8 @@
 import { fnv1a32 } from "../core/hash";
 import type { RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
-import type { ShardWrites } from "./coordinator";
+import type { BatchOutcome, ShardWrites } from "./coordinator";
+import type { PreparedResult } from "./doc-store";
 
 export function shardCount(env: Pick<Env, "SHARD_COUNT">): number {
   const n = Number(env.SHARD_COUNT ?? 16);
@@ -28,8 +29,8 @@ export interface ShardApi {
   fetchChange(shard: number, path: string): Promise<RpcResult<Change>>;
   acked(shard: number, watermark: number): Promise<RpcResult<void>>;
   lastSeq(shard: number): Promise<RpcResult<number>>;
-  runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<WriteResult[][]>>;
-  prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<void>>;
+  runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<BatchOutcome>>;
+  prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<PreparedResult[]>>;
   commitPrepared(shard: number, txnId: string): Promise<RpcResult<WriteResult[]>>;
   abortPrepared(shard: number, txnId: string): Promise<RpcResult<void>>;
   decide(shard: number, txnId: string): Promise<RpcResult<"committed" | "aborted" | "pending">>;

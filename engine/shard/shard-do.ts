@@ -13,9 +13,10 @@ import { drainOutbox } from "../pipeline/drain";
 import type { ChangeMessage } from "../pipeline/messages";
 import { readWatermark } from "../pipeline/watermarks";
 import { Connections } from "../sockets/connections";
-import { Coordinator, type Participant, type ShardWrites } from "./coordinator";
+import { Coordinator, type BatchOutcome, type Participant, type ShardWrites } from "./coordinator";
 import { DocListeners } from "./doc-listeners";
-import { DocStore } from "./doc-store";
+import { DocStore, type PreparedResult } from "./doc-store";
+import { metaDatabase } from "../index/routing";
 import { shardCount, shardOf, shardStub } from "./routing";
 
 /** Test hooks: make the next N calls of a step fail, as a crash would. */
@@ -101,7 +102,7 @@ export class ShardDO extends DurableObject<Env> {
 
   // ---- multi-shard batches (two-phase commit) ---------------------------
 
-  async runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<WriteResult[][]>> {
+  async runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<BatchOutcome>> {
     return this.rpc(shard, async () => {
       try {
         return await this.coordinator().run(txnId, shard, groups, Date.now());
@@ -111,14 +112,15 @@ export class ShardDO extends DurableObject<Env> {
     });
   }
 
-  async prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<void>> {
+  async prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<PreparedResult[]>> {
     return this.rpc(shard, async (store) => {
       if (this.faults.failPrepare > 0) {
         this.faults.failPrepare--;
         throw new Error("injected fault: prepare");
       }
-      store.prepare(txnId, coordinator, writes, new Date());
+      const planned = store.prepare(txnId, coordinator, writes, new Date());
       this.scheduleAlarm(Date.now() + this.prepareTimeoutMs());
+      return planned;
     });
   }
 
@@ -129,7 +131,10 @@ export class ShardDO extends DurableObject<Env> {
         throw new Error("injected fault: commit");
       }
       const committed = store.commitPrepared(txnId);
-      if (!committed) throw new BlazeError("ABORTED", `transaction ${txnId} is not prepared on shard ${shard}`);
+      // Nothing prepared and no outcome kept: only the coordinator's redrive of
+      // a committed batch asks this, long after this shard applied it (lock
+      // resolution) and pruned the outcome. Nothing is left to do.
+      if (!committed) return [];
       this.afterCommit(committed.changes);
       return committed.results;
     });
@@ -223,7 +228,7 @@ export class ShardDO extends DurableObject<Env> {
     const now = Date.now();
     const drained = await drainOutbox(store, {
       queue: this.queue(),
-      readWatermark: () => readWatermark(this.env.DB, store.shard).catch(() => null),
+      readWatermark: () => readWatermark(metaDatabase(this.env), store.shard).catch(() => null),
       now,
       resendAfterMs: this.resendAfterMs(),
     });
@@ -273,7 +278,12 @@ export class ShardDO extends DurableObject<Env> {
   private async resolveLocks(paths: string[], _why: "read" | "write"): Promise<void> {
     const store = this.store!;
     for (const lock of store.locksOn(paths)) {
-      await this.resolveTxn(lock.txnId, lock.coordinator);
+      try {
+        await this.resolveTxn(lock.txnId, lock.coordinator);
+      } catch (e) {
+        console.warn(`blaze shard ${store.shard}: could not resolve batch ${lock.txnId}`, e);
+        throw new BlazeError("UNAVAILABLE", "a batch holding this document could not be resolved yet; retry shortly", { txnId: lock.txnId });
+      }
     }
   }
 

@@ -1,0 +1,24 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { advanceWatermark } from "./watermarks";
+
+describe("advanceWatermark", () => {
+  it("advances over contiguous and overlapping runs only", () => {
+    expect(advanceWatermark(0, [{ fromSeq: 1, toSeq: 3 }, { fromSeq: 5, toSeq: 6 }])).toBe(3);
+    expect(advanceWatermark(0, [{ fromSeq: 5, toSeq: 6 }, { fromSeq: 1, toSeq: 4 }])).toBe(6);
+    expect(advanceWatermark(4, [{ fromSeq: 2, toSeq: 7 }])).toBe(7);
+    expect(advanceWatermark(4, [{ fromSeq: 6, toSeq: 7 }])).toBe(4);
+  });
+
+  it("equals the highest seq below the first missing one, whatever the order of the runs", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 5 })), { maxLength: 30 }), (raw) => {
+        const ranges = raw.map(([from, len]) => ({ fromSeq: from, toSeq: from + len }));
+        const covered = new Set(ranges.flatMap((r) => Array.from({ length: r.toSeq - r.fromSeq + 1 }, (_, i) => r.fromSeq + i)));
+        let expected = 0;
+        while (covered.has(expected + 1)) expected++;
+        expect(advanceWatermark(0, ranges)).toBe(expected);
+      }),
+    );
+  });
+});
