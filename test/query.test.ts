@@ -291,3 +291,27 @@ describe("POST /v1/query: a collection split over two index shards", () => {
     expect(limited.body.aggregates).toEqual({ c: 6, s: 52 });
   });
 });
+
+describe("POST /v1/query: inputs at the limits", () => {
+  it("serves many equality filters (no expression tree too deep for D1)", async () => {
+    const data = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`f${i}`, 1]));
+    const w = await api("PUT", "/v1/docs/wide/w1", data);
+    await api("PUT", "/v1/docs/wide/w2", { ...data, f59: 2 });
+    const where = { and: Array.from({ length: 60 }, (_, i) => [`f${i}`, "==", 1]) };
+    const r = await query({ from: { collection: "wide" }, where, after: w.body.token });
+    expect(r.status).toBe(200);
+    expect(r.body.docs.map((d: { id: string }) => d.id)).toEqual(["w1"]);
+    const n = await query({ from: { collection: "wide" }, where, aggregate: { n: { count: true } } });
+    expect(n.body.aggregates).toEqual({ n: 1 });
+  });
+
+  it("refuses a token naming a shard that does not exist, and an oversized operand", async () => {
+    const bad = await query({ from: { collection: "x" }, after: "999999:5" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain("999999");
+    const big = await query({ from: { collection: "x" }, where: ["s", "==", "z".repeat(20_000)] });
+    expect(big.status).toBe(400);
+    expect(big.body.error.code).toBe("INVALID_ARGUMENT");
+  });
+});
+

@@ -22,3 +22,13 @@ describe("advanceWatermark", () => {
     );
   });
 });
+
+describe("watermarkRowsQuery", () => {
+  it("binds no parameters, so any number of shards fits one statement", async () => {
+    const { compile } = await import("../index/d1");
+    const { watermarkRowsQuery } = await import("./watermarks");
+    const shards = Array.from({ length: 300 }, (_, i) => i);
+    expect(compile(watermarkRowsQuery(shards)).params).toHaveLength(0);
+    expect(() => watermarkRowsQuery([1, -2])).toThrow();
+  });
+});

@@ -37,7 +37,10 @@ export interface WatermarkRow {
 }
 
 export function watermarkRowsQuery(shards: number[]): SQL {
-  const list = sql.join(shards.map((s) => sql`${s}`), sql`, `);
+  // Shard numbers are integers, written as literals: any number of shards
+  // fits one statement (bound parameters are capped at 100).
+  if (!shards.every((s) => Number.isSafeInteger(s) && s >= 0)) throw new Error(`bad shard numbers ${shards}`);
+  const list = sql.raw(shards.join(", "));
   return sql`SELECT 'w' AS k, shard, applied_seq AS from_seq, applied_seq AS to_seq FROM watermarks WHERE shard IN (${list})
     UNION ALL
     SELECT 'r' AS k, shard, from_seq, to_seq FROM applied_ranges WHERE shard IN (${list})`;

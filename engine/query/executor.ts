@@ -32,6 +32,8 @@ export interface QueryDeps {
   meta: D1Database;
   /** How long `after` may wait for the index (default READ_YOUR_WRITES_WAIT_MS). */
   waitMs?: number;
+  /** Number of document shards, to refuse a token naming one that does not exist. */
+  shardCount?: number;
   /**
    * Called when a needed composite index is not ready, before the query fails:
    * makes sure its build is declared and running even if no write has come
@@ -57,7 +59,7 @@ export interface QueryResult {
 export const READ_YOUR_WRITES_WAIT_MS = 5000;
 
 export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<QueryResult> {
-  if (nq.after !== null) await waitForIndex(deps.meta, nq.after, deps.waitMs ?? READ_YOUR_WRITES_WAIT_MS);
+  if (nq.after !== null) await waitForIndex(deps.meta, nq.after, deps.waitMs ?? READ_YOUR_WRITES_WAIT_MS, deps.shardCount);
   const plan = planQuery(nq, { config: deps.config });
   const shards = indexShardsFor(deps.topology, nq.scope.collectionId).map((i) => {
     const db = deps.dbs[i];
@@ -192,9 +194,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * applied its sequence, backing off from 5 ms to 100 ms; UNAVAILABLE when
  * `waitMs` runs out.
  */
-export async function waitForIndex(meta: D1Database, after: string, waitMs: number): Promise<void> {
+export async function waitForIndex(meta: D1Database, after: string, waitMs: number, shardCount?: number): Promise<void> {
   const token = parseToken(after);
   const shards = [...token.keys()];
+  // A shard that does not exist never catches up: that token is bad input.
+  const unknown = shardCount === undefined ? [] : shards.filter((s) => s >= shardCount);
+  if (unknown.length > 0) {
+    throw new BlazeError("INVALID_ARGUMENT", `write token names shard(s) ${unknown.join(", ")}, but there are ${shardCount} shards`);
+  }
   const deadline = Date.now() + waitMs;
   let delay = 5;
   for (;;) {

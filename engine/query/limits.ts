@@ -24,4 +24,6 @@ export const QUERY_LIMITS = {
   maxOrderBy: 32,
   /** Blaze: fields in a `select` mask. */
   maxSelectFields: 100,
+  /** Blaze: size of one filter operand as JSON (values are bound into SQL; D1 caps statement size). */
+  maxOperandBytes: 16 * 1024,
 } as const;

@@ -45,7 +45,7 @@
 import { BlazeError, invalidArgument } from "../core/errors";
 import { DOCUMENT_ID_FIELD, formatFieldPath, isPathPrefix, parseFieldPath } from "../core/field-path";
 import { parseCollectionPath, parseDocumentPath, validateId } from "../core/paths";
-import { compareUtf8, compareValues, isRef, typeName, validateFieldValue, type Value } from "../core/values";
+import { compareUtf8, compareValues, isRef, typeName, utf8Length, validateFieldValue, type Value } from "../core/values";
 import type { AggregateAst, Direction, FilterAst, Operator, QueryAst } from "./ast";
 import { QUERY_LIMITS } from "./limits";
 
@@ -228,6 +228,10 @@ function normalizeFieldFilter(raw: [string, Operator, Value], scope: QueryScope,
   }
   if (value === null && RANGE_OPS.has(op)) {
     throw invalidArgument(`${where}: null supports only '==' and '!=' comparisons, not '${op}'`);
+  }
+  // No stored value is larger than a document, and D1 refuses huge statements.
+  if (utf8Length(JSON.stringify(value)) > QUERY_LIMITS.maxOperandBytes) {
+    throw invalidArgument(`${at}: the value is larger than ${QUERY_LIMITS.maxOperandBytes} bytes`);
   }
   return { ...ref, op, value };
 }

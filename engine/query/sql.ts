@@ -44,7 +44,16 @@ function literal(x: string | number | Uint8Array): string {
   return `X'${hex(x)}'`;
 }
 
-const and = (conds: SQL[]) => (conds.length === 0 ? sql`1` : sql.join(conds, sql` AND `));
+/**
+ * Conjunction as a balanced tree: SQLite parses a flat `a AND b AND …` one
+ * level deeper per term, and D1 refuses expression trees deeper than 100.
+ */
+const and = (conds: SQL[]): SQL => {
+  if (conds.length === 0) return sql`1`;
+  if (conds.length <= 8) return sql.join(conds, sql` AND `);
+  const mid = Math.ceil(conds.length / 2);
+  return sql`(${and(conds.slice(0, mid))}) AND (${and(conds.slice(mid))})`;
+};
 const list = (p: Params, values: (string | Uint8Array)[]) => sql.join(values.map((v) => p.v(v)), sql`, `);
 const inList = (col: SQL, values: (string | Uint8Array)[], p: Params) =>
   values.length === 1 ? sql`${col} = ${p.v(values[0])}` : sql`${col} IN (${list(p, values)})`;

@@ -11,6 +11,7 @@ import { runQuery, type QueryDeps } from "../../query/executor";
 import { normalizeQuery } from "../../query/normalize";
 import { superviseIndexBuilds } from "../../pipeline/backfill";
 import { BACKFILL_MESSAGE } from "../../pipeline/messages";
+import { shardCount } from "../../shard/routing";
 import { readJson } from "../request";
 import type { AppEnv } from "../context";
 
@@ -22,6 +23,7 @@ export function queryDeps(env: Env): QueryDeps {
     topology,
     config: indexConfig,
     meta: dbs[0],
+    shardCount: shardCount(env),
     onIndexNotReady: () =>
       superviseIndexBuilds({ dbs, indexConfig, requestBackfill: async () => void (await env.CHANGES.send(BACKFILL_MESSAGE)) }),
   };
