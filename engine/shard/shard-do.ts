@@ -33,7 +33,7 @@ const HOUR = 3_600_000;
  * messages and consumer runs cost far more than the changes in them. An idle
  * shard drains at once, keeping index lag low when writes are paced.
  */
-const DRAIN_COALESCE_MS = 100;
+const DRAIN_COALESCE_MS = 200;
 
 export class ShardDO extends DurableObject<Env> {
   private store: DocStore | null = null;

@@ -9,11 +9,12 @@ import { migrate, startDevServer } from "../lib/dev-server.mjs";
 import { writeBenchConfig } from "../lib/bench-config.mjs";
 import { closedLoop, fmt, median, mustOk, summarize } from "../lib/measure.mjs";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const PER_ROUND = Number(process.env.BENCH_WRITES ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const PER_ROUND = Number(process.env.BENCH_WRITES ?? 1500);
 const CONCURRENCY = 16;
 const LAG_WRITES = 200;
 const LAG_RATE = 50; // writes per second when measuring lag
+const LISTENER_WRITES = 200;
 
 export async function run() {
   const config = writeBenchConfig();
@@ -26,8 +27,8 @@ export async function run() {
     const bare = (i) => put(`${server.url}/__bench/bare/bench/d${i % 1000}`);
     const full = (i) => put(`${server.url}/v1/docs/bench/d${i % 1000}`);
     // Warm up both paths (isolates, DOs, SQLite pages).
-    await closedLoop({ total: 300, concurrency: CONCURRENCY, op: bare });
-    await closedLoop({ total: 300, concurrency: CONCURRENCY, op: full });
+    await closedLoop({ total: 1000, concurrency: CONCURRENCY, op: bare });
+    await closedLoop({ total: 1000, concurrency: CONCURRENCY, op: full });
 
     const rounds = [];
     for (let r = 0; r < ROUNDS; r++) {
@@ -58,6 +59,10 @@ export async function run() {
       }),
     );
     const lag = summarize(lags);
+
+    // Document listener: write sent -> change received on the WebSocket, paced.
+    const listenerLatencies = await listenerLatency(server.url, put);
+    const listener = summarize(listenerLatencies);
     const summary = {
       bareWritesPerSecond: median(rounds.map((r) => r.bare.perSecond)),
       blazeWritesPerSecond: median(rounds.map((r) => r.blaze.perSecond)),
@@ -69,15 +74,50 @@ export async function run() {
       throughputRatio: median(rounds.map((r) => r.ratioThroughput)),
       indexLagP50: lag.p50,
       indexLagP99: lag.p99,
+      listenerP50: listener.p50,
+      listenerP99: listener.p99,
     };
     console.log(`\nwrite path (median of ${ROUNDS} rounds, ${PER_ROUND} writes each, concurrency ${CONCURRENCY}):`);
     console.log(`  bare DO SQLite write: ${fmt(summary.bareWritesPerSecond, 0)}/s, p50 ${fmt(summary.bareP50)} ms, p99 ${fmt(summary.bareP99)} ms`);
     console.log(`  Blaze PUT:            ${fmt(summary.blazeWritesPerSecond, 0)}/s, p50 ${fmt(summary.blazeP50)} ms, p99 ${fmt(summary.blazeP99)} ms`);
     console.log(`  ratio Blaze/bare: p50 latency ${fmt(summary.p50Ratio)}x, throughput ${fmt(summary.throughputRatio)}x (target <= 1.5x)`);
     console.log(`index lag (${LAG_WRITES} writes paced at ${LAG_RATE}/s): p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms`);
+    console.log(`document listener, write sent -> change received (${LISTENER_WRITES} writes paced at ${LAG_RATE}/s): p50 ${fmt(listener.p50)} ms, p99 ${fmt(listener.p99)} ms`);
     return { rounds, summary, config: { ROUNDS, PER_ROUND, CONCURRENCY, LAG_WRITES, LAG_RATE } };
   } finally {
     await server.stop();
     rmSync(persistTo, { recursive: true, force: true });
   }
+}
+
+/**
+ * Listens to one document and times each paced write until its change
+ * arrives. One write is in flight at a time, so the next change message is
+ * that write's (it may arrive before the HTTP response does).
+ */
+async function listenerLatency(url, put) {
+  const path = "listen/doc";
+  await put(`${url}/v1/docs/${path}`);
+  const ws = new WebSocket(`${url.replace("http", "ws")}/v1/listen?doc=${path}`);
+  let onMessage = null;
+  ws.addEventListener("message", (e) => onMessage?.(JSON.parse(e.data)));
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve);
+    ws.addEventListener("error", reject);
+  });
+  const next = () => new Promise((resolve) => (onMessage = (m) => resolve([performance.now(), m])));
+  const initial = next();
+  ws.send(JSON.stringify({ op: "listen", id: 1, doc: path }));
+  await initial;
+  const latencies = [];
+  for (let i = 0; i < LISTENER_WRITES; i++) {
+    const change = next();
+    const sent = performance.now();
+    const [, [received, message]] = await Promise.all([put(`${url}/v1/docs/${path}`), change]);
+    if (message.changes?.[0]?.type !== "modified") throw new Error(`unexpected listener message ${JSON.stringify(message)}`);
+    latencies.push(received - sent);
+    await new Promise((r) => setTimeout(r, 1000 / LAG_RATE));
+  }
+  ws.close();
+  return latencies;
 }
