@@ -49,9 +49,11 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
   const sets = latest.filter((c) => c.op === "set");
   const deletes = latest.filter((c) => c.op === "delete");
   const statements: SQL[] = [];
+  // Each path is parsed (and validated) once, not once per statement kind.
+  const parsed = new Map(sets.map((c) => [c.path, parseDocumentPath(c.path)]));
 
   const docRows = sets.map((c) => {
-    const p = parseDocumentPath(c.path);
+    const p = parsed.get(c.path)!;
     return [c.path, p.collectionPath, p.collectionId, p.id, JSON.stringify(c.data), c.version, c.createTime ?? c.updateTime, c.updateTime, c.shard, c.seq];
   });
   for (const rows of chunk(docRows, Math.floor(MAX_PARAMS / 10))) {
@@ -75,7 +77,7 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
 
   const entryRows: unknown[][] = [];
   for (const c of sets) {
-    const p = parseDocumentPath(c.path);
+    const p = parsed.get(c.path)!;
     const docKey = encodeDocumentName(c.path);
     const exempt = config.exemptions.length ? (field: string) => isExempt(config, p.collectionId, field) : undefined;
     for (const e of indexEntriesFor(c.data as DocumentData, { exempt, maxEntries: Number.POSITIVE_INFINITY })) {
@@ -92,7 +94,7 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
   }
 
   const compositeRows = sets.flatMap((c) =>
-    compositeRowsFor(indexesFor(config, parseDocumentPath(c.path).collectionId), { path: c.path, seq: c.seq, data: c.data as DocumentData }),
+    compositeRowsFor(indexesFor(config, parsed.get(c.path)!.collectionId), { path: c.path, seq: c.seq, data: c.data as DocumentData }),
   );
   statements.push(...insertCompositeRows(compositeRows));
 
