@@ -22,9 +22,9 @@ import { parseTopology } from "../engine/index/routing";
 import { applyMessages, consumeBatch, type ConsumerDeps } from "../engine/pipeline/consumer";
 import { BACKFILL_STALL_MS, superviseIndexBuilds } from "../engine/pipeline/backfill";
 import { BACKFILL_MESSAGE, packMessages, type ChangeMessage } from "../engine/pipeline/messages";
-import { parseQuery } from "../engine/query/ast";
+import { parseQuery } from "../engine/core/query/ast";
 import { runQuery } from "../engine/query/executor";
-import { normalizeQuery } from "../engine/query/normalize";
+import { normalizeQuery } from "../engine/core/query/normalize";
 
 const SHARD = 3001;
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();

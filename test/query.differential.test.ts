@@ -20,10 +20,10 @@ import type { IndexConfig } from "../engine/index/config-types";
 import { runBatch } from "../engine/index/d1";
 import { indexShardOf, parseTopology, type IndexTopology } from "../engine/index/routing";
 import { parseDocumentPath } from "../engine/core/paths";
-import { parseQuery, type QueryAst } from "../engine/query/ast";
-import { runQueryInMemory } from "../engine/query/evaluate";
+import { parseQuery, type QueryAst } from "../engine/core/query/ast";
+import { runQueryInMemory } from "../engine/core/query/evaluate";
 import { runQuery, type QueryDeps } from "../engine/query/executor";
-import { normalizeQuery, type NormalizedQuery } from "../engine/query/normalize";
+import { normalizeQuery, type NormalizedQuery } from "../engine/core/query/normalize";
 import { planQuery, type IndexDefinition } from "../engine/query/planner";
 
 // ------------------------------------------------------------------ values and documents

@@ -11,9 +11,9 @@ import { formatToken, mergeTokens, parseToken } from "../engine/core/tokens";
 import type { DocumentData, Value } from "../engine/core/values";
 import { parseIndexConfig } from "../engine/index/config";
 import { parseTopology } from "../engine/index/routing";
-import { parseQuery } from "../engine/query/ast";
+import { parseQuery } from "../engine/core/query/ast";
 import { runQuery, waitForIndex } from "../engine/query/executor";
-import { normalizeQuery } from "../engine/query/normalize";
+import { normalizeQuery } from "../engine/core/query/normalize";
 import { api } from "./helpers";
 
 /** Writes documents (one batch) and returns the write token covering them. */

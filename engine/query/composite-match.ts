@@ -4,7 +4,7 @@
  */
 import { BlazeError } from "../core/errors";
 import type { CompositeIndex } from "../index/config-types";
-import type { Direction, OrderSpec, QueryScope } from "./normalize";
+import type { Direction, OrderSpec, QueryScope } from "../core/query/normalize";
 import type { EntryPredicate, IndexDefinition } from "./plan-types";
 
 interface CompositeMatch {

@@ -5,7 +5,7 @@
  */
 import type { Value } from "../core/values";
 import { compareBytes, encodeValue } from "../index/encoding";
-import type { Cursor, Direction, OrderSpec } from "./normalize";
+import type { Cursor, Direction, OrderSpec } from "../core/query/normalize";
 import type { NameBound, NamePredicate, TupleBound } from "./plan-types";
 import { isName, refPath, tightenName, tighterName } from "./name-predicate";
 

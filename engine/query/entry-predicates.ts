@@ -5,7 +5,7 @@
  */
 import type { Value } from "../core/values";
 import { compareBytes, encodeValue } from "../index/encoding";
-import type { FieldFilter } from "./normalize";
+import type { FieldFilter } from "../core/query/normalize";
 import type { Bound, EntryPredicate } from "./plan-types";
 
 const NULL_BYTES = encodeValue(null);

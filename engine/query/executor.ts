@@ -18,8 +18,8 @@ import type { CompositeIndex, IndexConfig } from "../index/config-types";
 import { compile, prepare } from "../index/d1";
 import { indexShardsFor, type IndexTopology } from "../index/routing";
 import { readWatermarks } from "../pipeline/watermarks";
-import { aggregate, compareByOrder, project, type AggregateResult } from "./evaluate";
-import type { NormalizedQuery } from "./normalize";
+import { aggregate, compareByOrder, project, type AggregateResult } from "../core/query/evaluate";
+import type { NormalizedQuery } from "../core/query/normalize";
 import { explainPlan, planQuery, type QueryPlan } from "./planner";
 import { aggregateStatement, documentStatements, type AggregateRow } from "./sql";
 

@@ -1,5 +1,5 @@
 /** A plan as JSON for `"explain": true`: byte bounds as hex, a composite index by its id and fields. */
-import type { FieldFilter } from "./normalize";
+import type { FieldFilter } from "../core/query/normalize";
 import type { EntryPredicate, QueryPlan, Scan } from "./plan-types";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");

@@ -5,7 +5,7 @@
 import { fieldDirection, nameDirection, prefixUpperBound } from "../index/composite";
 import type { CompositeIndex, CompositeIndexField } from "../index/config-types";
 import { compareBytes, concatBytes, encodeDocumentName, encodeValue, invertBytes } from "../index/encoding";
-import type { NormalizedQuery, OrderSpec } from "./normalize";
+import type { NormalizedQuery, OrderSpec } from "../core/query/normalize";
 import type { Bound, CompositeScan, EntryPredicate, KeyRange } from "./plan-types";
 import { resolveCursor, type CursorComponent } from "./cursors";
 import { isName, refPath } from "./name-predicate";

@@ -4,7 +4,7 @@
  */
 import { BlazeError } from "../core/errors";
 import { compareValues, type Value } from "../core/values";
-import { DOCUMENT_NAME, type FieldFilter } from "./normalize";
+import { DOCUMENT_NAME, type FieldFilter } from "../core/query/normalize";
 import type { NameBound, NamePredicate } from "./plan-types";
 
 export const isName = (f: { field: string }) => f.field === DOCUMENT_NAME;

@@ -5,7 +5,7 @@
  */
 import { BlazeError } from "../core/errors";
 import type { CompositeIndex } from "../index/config-types";
-import type { Conjunction, NormalizedQuery } from "./normalize";
+import type { Conjunction, NormalizedQuery } from "../core/query/normalize";
 import type { EntryPredicate, FieldScan, SubPlan } from "./plan-types";
 import { findComposite, missingIndex } from "./composite-match";
 import { foldNameCursor, resolveCursor, tupleBound } from "./cursors";

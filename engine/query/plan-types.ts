@@ -5,7 +5,7 @@
  * sql.ts (which turns a plan into statements) and explain.ts.
  */
 import type { CompositeIndex, IndexConfig } from "../index/config-types";
-import type { AggregateSpec, Direction, FieldFilter, FieldRef, NormalizedQuery, OrderSpec, QueryScope } from "./normalize";
+import type { AggregateSpec, Direction, FieldFilter, FieldRef, NormalizedQuery, OrderSpec, QueryScope } from "../core/query/normalize";
 
 export interface PlanContext {
   config: IndexConfig;

@@ -5,8 +5,8 @@ import { parseIndexConfig } from "../index/config";
 import type { IndexConfig } from "../index/config-types";
 import { compile } from "../index/d1";
 import { encodeDocumentName, encodeValue, invertBytes, TAG } from "../index/encoding";
-import { parseQuery } from "./ast";
-import { normalizeQuery, type NormalizedQuery } from "./normalize";
+import { parseQuery } from "../core/query/ast";
+import { normalizeQuery, type NormalizedQuery } from "../core/query/normalize";
 import { explainPlan, planQuery, type CompositeScan, type FieldScan, type QueryPlan } from "./planner";
 import { aggregateStatement, documentStatements } from "./sql";
 

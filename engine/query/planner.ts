@@ -34,7 +34,7 @@
 import { BlazeError } from "../core/errors";
 import { indexesFor, isExempt as configIsExempt } from "../index/config";
 import type { CompositeIndex } from "../index/config-types";
-import type { NormalizedQuery } from "./normalize";
+import type { NormalizedQuery } from "../core/query/normalize";
 import type { PlanContext, QueryPlan, SubPlan } from "./plan-types";
 import { planConjunction } from "./plan-conjunction";
 

@@ -16,7 +16,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { PLATFORM } from "../core/limits";
 import { utf8Encode } from "../core/values";
 import { encodeDocumentName } from "../index/encoding";
-import type { Direction } from "./normalize";
+import type { Direction } from "../core/query/normalize";
 import type { EntryPredicate, NamePredicate, QueryPlan, Scan, SubPlan, TupleBound } from "./planner";
 
 /** Binds values up to D1's limit, then inlines them as hex literals. */

@@ -6,9 +6,9 @@
 import { Hono } from "hono";
 import { indexConfig } from "../../index/load-config";
 import { indexDatabases, parseTopology } from "../../index/routing";
-import { parseQuery } from "../../query/ast";
+import { parseQuery } from "../../core/query/ast";
 import { runQuery, type QueryDeps } from "../../query/executor";
-import { normalizeQuery } from "../../query/normalize";
+import { normalizeQuery } from "../../core/query/normalize";
 import { superviseIndexBuilds } from "../../pipeline/backfill";
 import { BACKFILL_MESSAGE } from "../../pipeline/messages";
 import { shardCount } from "../../shard/routing";

@@ -42,10 +42,10 @@
  *   `select` is a field mask; a path already covered by a selected prefix is
  *   dropped; `__name__` selects no data.
  */
-import { BlazeError, invalidArgument } from "../core/errors";
-import { DOCUMENT_ID_FIELD, formatFieldPath, isPathPrefix, parseFieldPath } from "../core/field-path";
-import { parseCollectionPath, parseDocumentPath, validateId } from "../core/paths";
-import { compareUtf8, compareValues, isRef, typeName, utf8Length, validateFieldValue, type Value } from "../core/values";
+import { BlazeError, invalidArgument } from "../errors";
+import { DOCUMENT_ID_FIELD, formatFieldPath, isPathPrefix, parseFieldPath } from "../field-path";
+import { parseCollectionPath, parseDocumentPath, validateId } from "../paths";
+import { compareUtf8, compareValues, isRef, typeName, utf8Length, validateFieldValue, type Value } from "../values";
 import type { AggregateAst, Direction, FilterAst, Operator, QueryAst } from "./ast";
 import { QUERY_LIMITS } from "./limits";
 

@@ -24,8 +24,8 @@
  *   limit): count; sum and avg over number values only, ignoring other
  *   types and missing fields; sum of nothing is 0, avg of nothing is null.
  */
-import { getField, setField } from "../core/field-path";
-import { compareValues, typeRank, valuesEqual, type DocumentData, type Value } from "../core/values";
+import { getField, setField } from "../field-path";
+import { compareValues, typeRank, valuesEqual, type DocumentData, type Value } from "../values";
 import {
   DOCUMENT_NAME,
   type Conjunction,

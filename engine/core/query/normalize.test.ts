@@ -1,7 +1,7 @@
 import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BlazeError } from "../core/errors";
-import type { Value } from "../core/values";
+import { BlazeError } from "../errors";
+import type { Value } from "../values";
 import { parseQuery, type FilterAst } from "./ast";
 import { matchesFieldFilter, matchesFilter, type QueryDocument } from "./evaluate";
 import { canonicalKey, normalizeQuery, type FieldFilter, type NormalizedQuery } from "./normalize";

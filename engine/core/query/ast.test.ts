@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BlazeError } from "../core/errors";
+import { BlazeError } from "../errors";
 import { parseQuery } from "./ast";
 
 /** The error parseQuery throws for a body, checked to be INVALID_ARGUMENT. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DocumentData, Value } from "../core/values";
+import type { DocumentData, Value } from "../values";
 import { parseQuery } from "./ast";
 import {
   compareByOrder,

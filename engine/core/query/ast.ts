@@ -6,8 +6,8 @@
  * operand types, field paths, document names) live in normalize.ts.
  */
 import * as z from "zod";
-import { invalidArgument } from "../core/errors";
-import type { Value } from "../core/values";
+import { invalidArgument } from "../errors";
+import type { Value } from "../values";
 import { QUERY_LIMITS } from "./limits";
 
 export const OPERATORS = [
