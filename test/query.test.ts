@@ -108,8 +108,11 @@ describe("POST /v1/query: operators (Firestore semantics)", () => {
     expect(await on(["v", "!=", null], { limit: 100 })).toHaveLength(all.length);
   });
 
-  it("in matches listed values of any type, ordered by name", async () => {
-    expect(await on(["v", "in", [1, "a", [1, 2], null, { a: 1 }]])).toEqual(["arr12", "mapA", "null", "one", "strA"]);
+  it("in matches listed values of any type, ordered by name; a listed null matches nothing", async () => {
+    expect(await on(["v", "in", [1, "a", [1, 2], null, { a: 1 }]])).toEqual(["arr12", "mapA", "one", "strA"]);
+    expect(await on(["v", "in", [null]])).toEqual([]);
+    expect(await on(["v", "array-contains-any", [null]])).toEqual([]);
+    expect(await on(["v", "not-in", ["a", null]])).toEqual([]);
   });
 
   it("array-contains and array-contains-any match arrays only, each document once", async () => {

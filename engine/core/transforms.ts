@@ -12,6 +12,8 @@ import { formatFieldPath, getField, isPathPrefix, parseFieldPath } from "./field
 import {
   isMap,
   isTransform,
+  numberOf,
+  numberValue,
   timestampFromDate,
   validateDocumentData,
   validateFieldValue,
@@ -110,7 +112,12 @@ function resolve(v: Value, path: string[], base: DocumentData, now: Date): Value
 
 function applyTransform(t: TransformValue, prev: Value | undefined, now: Date): Value {
   if ("$serverTimestamp" in t) return timestampFromDate(now);
-  if ("$increment" in t) return typeof prev === "number" ? prev + t.$increment : t.$increment;
+  if ("$increment" in t) {
+    // Firestore: a field that is not a number is replaced by the operand. Overflow gives Infinity.
+    const by = numberOf(t.$increment)!;
+    const base = numberOf(prev);
+    return numberValue(base === undefined ? by : base + by);
+  }
   if ("$arrayUnion" in t) {
     const out = Array.isArray(prev) ? [...prev] : [];
     for (const e of t.$arrayUnion) if (!out.some((x) => valuesEqual(x, e))) out.push(e);

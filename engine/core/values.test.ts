@@ -14,6 +14,8 @@ import {
   isRef,
   isTimestamp,
   isTransform,
+  numberOf,
+  numberValue,
   timestampFromDate,
   timestampFromParts,
   timestampToParts,
@@ -39,12 +41,13 @@ describe("type order", () => {
       "",
       { $bytes: "" },
       { $ref: "a/b" },
+      { $geo: { latitude: 0, longitude: 0 } },
       [],
       {},
     ];
     const names = ordered.map(typeName);
-    expect(names).toEqual(["null", "boolean", "number", "timestamp", "string", "bytes", "reference", "array", "map"]);
-    expect(ordered.map(typeRank)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(names).toEqual(["null", "boolean", "number", "timestamp", "string", "bytes", "reference", "geopoint", "array", "map"]);
+    expect(ordered.map(typeRank)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for (let i = 0; i < ordered.length; i++)
       for (let j = 0; j < ordered.length; j++) expect(compareValues(ordered[i], ordered[j])).toBe(Math.sign(i - j));
   });
@@ -139,10 +142,17 @@ describe("compareValues", () => {
 });
 
 describe("timestamps", () => {
-  it("canonical form is UTC with nine fractional digits", () => {
+  it("canonical form is UTC with nine fractional digits, truncated to microseconds", () => {
     expect(canonicalTimestamp("2020-02-29T23:30:00.5-01:00")).toBe("2020-03-01T00:30:00.500000000Z");
     expect(canonicalTimestamp("0001-01-01T00:00:00Z")).toBe("0001-01-01T00:00:00.000000000Z");
-    expect(canonicalTimestamp("9999-12-31T23:59:59.999999999Z")).toBe("9999-12-31T23:59:59.999999999Z");
+    expect(canonicalTimestamp("9999-12-31T23:59:59.999999999Z")).toBe("9999-12-31T23:59:59.999999000Z");
+    expect(canonicalTimestamp("2020-01-01T00:00:00.000001999Z")).toBe("2020-01-01T00:00:00.000001000Z");
+    // Before the epoch truncation still goes toward the past: nanos count forward from the second.
+    expect(canonicalTimestamp("1969-12-31T23:59:59.123456789Z")).toBe("1969-12-31T23:59:59.123456000Z");
+    // Equality follows the stored value: two instants a few nanoseconds apart are one timestamp.
+    const a = validateDocumentData({ t: ts("2020-01-01T00:00:00.000001001Z") }).t as Value;
+    const b = validateDocumentData({ t: ts("2020-01-01T00:00:00.000001999Z") }).t as Value;
+    expect(compareValues(a, b)).toBe(0);
     expect(timestampToParts("1970-01-01T00:00:01.000000002Z")).toEqual({ seconds: 1, nanos: 2 });
     expect(timestampToParts("1969-12-31T23:59:59.5Z")).toEqual({ seconds: -1, nanos: 500000000 });
   });
@@ -179,9 +189,11 @@ describe("timestamps", () => {
       fc.property(parts, parts, (a, b) => {
         const sa = timestampFromParts(a.seconds, a.nanos).$timestamp;
         const sb = timestampFromParts(b.seconds, b.nanos).$timestamp;
-        expect(timestampToParts(sa)).toEqual(a);
+        const micros = (p: { seconds: number; nanos: number }) => ({ seconds: p.seconds, nanos: p.nanos - (p.nanos % 1000) });
+        expect(timestampToParts(sa)).toEqual(micros(a));
         expect(canonicalTimestamp(sa)).toBe(sa);
-        const byParts = Math.sign(a.seconds - b.seconds || a.nanos - b.nanos);
+        const [ma, mb] = [micros(a), micros(b)];
+        const byParts = Math.sign(ma.seconds - mb.seconds || ma.nanos - mb.nanos);
         expect(Math.sign(compareUtf8(sa, sb))).toBe(byParts);
         // A non-canonical spelling of the same instant compares equal.
         const shifted = sa.replace("Z", "+00:00");
@@ -246,8 +258,6 @@ describe("validateDocumentData", () => {
     expect(errorOf(() => validateDocumentData(null)).code).toBe("INVALID_ARGUMENT");
     expect(errorOf(() => validateDocumentData(new Date())).code).toBe("INVALID_ARGUMENT");
     expect(errorOf(() => validateDocumentData({ a: { b: undefined } })).message).toMatch(/a\.b/);
-    expect(errorOf(() => validateDocumentData({ a: [1, Infinity] })).message).toMatch(/a\[1\].*finite/);
-    expect(errorOf(() => validateDocumentData({ a: NaN })).message).toMatch(/finite/);
     expect(errorOf(() => validateDocumentData({ d: new Date() })).message).toMatch(/d .*Date/);
     expect(errorOf(() => validateDocumentData({ s: "\uD800" })).message).toMatch(/lone surrogate/);
   });
@@ -314,5 +324,56 @@ describe("validateDocumentData", () => {
     const path = Array.from({ length: LIMITS.maxDepth }, (_, i) => `f${i}`);
     expect(() => validateFieldValue(1, path)).not.toThrow();
     expect(() => validateFieldValue({ x: 1 }, path)).toThrow(/deeper/);
+  });
+});
+
+describe("numbers JSON cannot carry ($double)", () => {
+  const nan = { $double: "NaN" } as Value;
+  const inf = { $double: "Infinity" } as Value;
+  const ninf = { $double: "-Infinity" } as Value;
+  const negZero = { $double: "-0" } as Value;
+
+  it("JS NaN, ±Infinity and -0 take their tagged form, and JSON keeps them", () => {
+    const data = validateDocumentData({ a: NaN, b: [Infinity, -Infinity], c: -0, d: { $double: "NaN" } });
+    expect(data).toEqual({ a: nan, b: [inf, ninf], c: negZero, d: nan });
+    expect(JSON.parse(JSON.stringify(data))).toEqual(data);
+    expect(validateDocumentData(JSON.parse('{"z":-0}'))).toEqual({ z: negZero });
+  });
+
+  it("refuses other $double spellings", () => {
+    for (const bad of ["nan", "inf", "1.5", 1, null, ""]) {
+      expect(errorOf(() => validateDocumentData({ x: { $double: bad } })).message).toMatch(/\$double at x/);
+    }
+  });
+
+  it("orders NaN first among numbers, ±Infinity at the ends, -0 equal to 0", () => {
+    const ordered: Value[] = [false, nan, ninf, -1e308, -1, 0, 1, 1e308, inf, ts("0001-01-01T00:00:00Z")];
+    for (let i = 0; i + 1 < ordered.length; i++) expect(compareValues(ordered[i], ordered[i + 1])).toBe(-1);
+    expect(compareValues(nan, nan)).toBe(0);
+    expect(compareValues(negZero, 0)).toBe(0);
+    expect(typeName(nan)).toBe("number");
+    expect(numberOf(inf)).toBe(Infinity);
+    expect(Object.is(numberOf(negZero), -0)).toBe(true);
+    expect(numberValue(NaN)).toEqual(nan);
+    expect(numberValue(2)).toBe(2);
+  });
+});
+
+describe("geopoints ($geo)", () => {
+  const geo = (latitude: number, longitude: number) => ({ $geo: { latitude, longitude } }) as Value;
+
+  it("validates the range and the shape", () => {
+    expect(validateDocumentData({ p: geo(59.9, 10.7) })).toEqual({ p: geo(59.9, 10.7) });
+    expect(errorOf(() => validateDocumentData({ p: geo(91, 0) })).message).toMatch(/latitude.*\[-90, 90\]/);
+    expect(errorOf(() => validateDocumentData({ p: geo(0, -180.5) })).message).toMatch(/longitude.*\[-180, 180\]/);
+    expect(errorOf(() => validateDocumentData({ p: geo(NaN, 0) })).code).toBe("INVALID_ARGUMENT");
+    expect(errorOf(() => validateDocumentData({ p: { $geo: { latitude: 1 } } })).message).toMatch(/exactly the keys/);
+    expect(errorOf(() => validateDocumentData({ p: { $geo: { latitude: 1, longitude: 2, x: 3 } } })).message).toMatch(/exactly the keys/);
+    expect(errorOf(() => validateDocumentData({ p: { $geo: [1, 2] } })).code).toBe("INVALID_ARGUMENT");
+  });
+
+  it("sorts after references and before arrays, by latitude then longitude", () => {
+    const ordered: Value[] = [{ $ref: "z/z" }, geo(-90, 180), geo(0, -180), geo(0, 0), geo(90, -180), []];
+    for (let i = 0; i + 1 < ordered.length; i++) expect(compareValues(ordered[i], ordered[i + 1])).toBe(-1);
   });
 });

@@ -3,14 +3,28 @@
  * and validation of untrusted document data. Pure; shared with the SDK.
  *
  * Tagged values are one-key JSON objects: `{ $timestamp }`, `{ $bytes }`,
- * `{ $ref }`. Any other key starting with "$" is reserved, so a user map can
- * never be mistaken for a tagged value or a transform.
+ * `{ $ref }`, `{ $geo }` and `{ $double }` (the numbers JSON cannot carry:
+ * NaN, Infinity, -Infinity and -0). Any other key starting with "$" is
+ * reserved, so a user map can never be mistaken for a tagged value or a
+ * transform. Validated data holds every non-finite number (and -0) in its
+ * tagged form, so a value survives every JSON boundary unchanged.
  */
 import { BlazeError, invalidArgument } from "./errors";
 import { LIMITS } from "./limits";
 import { parsePath } from "./paths";
 
-export type Value = null | boolean | number | string | Value[] | MapValue | TimestampValue | BytesValue | RefValue;
+export type Value =
+  | null
+  | boolean
+  | number
+  | string
+  | Value[]
+  | MapValue
+  | TimestampValue
+  | BytesValue
+  | RefValue
+  | GeoValue
+  | DoubleValue;
 export type MapValue = { [key: string]: Value };
 export type DocumentData = MapValue;
 /** ISO-8601 instant; validated data holds it in canonical form (see canonicalTimestamp). */
@@ -19,16 +33,31 @@ export type TimestampValue = { $timestamp: string };
 export type BytesValue = { $bytes: string };
 /** A document path such as `users/alice`. */
 export type RefValue = { $ref: string };
+/** A geographical point (Firestore's GeoPoint): latitude in [-90, 90], longitude in [-180, 180]. */
+export type GeoValue = { $geo: { latitude: number; longitude: number } };
+/** A number JSON cannot carry. It is a number in every respect: order, equality, filters, aggregates. */
+export type DoubleValue = { $double: DoubleTag };
+export type DoubleTag = "NaN" | "Infinity" | "-Infinity" | "-0";
 
 /** Field transforms allowed inside write data (see transforms.ts). */
 export type TransformValue =
-  | { $increment: number }
+  | { $increment: number | DoubleValue }
   | { $serverTimestamp: true }
   | { $arrayUnion: Value[] }
   | { $arrayRemove: Value[] }
   | { $delete: true };
 
-export type TypeName = "null" | "boolean" | "number" | "timestamp" | "string" | "bytes" | "reference" | "array" | "map";
+export type TypeName =
+  | "null"
+  | "boolean"
+  | "number"
+  | "timestamp"
+  | "string"
+  | "bytes"
+  | "reference"
+  | "geopoint"
+  | "array"
+  | "map";
 
 /** Firestore's cross-type order. */
 export const TYPE_RANK = {
@@ -39,8 +68,9 @@ export const TYPE_RANK = {
   string: 4,
   bytes: 5,
   reference: 6,
-  array: 7,
-  map: 8,
+  geopoint: 7,
+  array: 8,
+  map: 9,
 } as const satisfies Record<TypeName, number>;
 
 // ---------------------------------------------------------------- guards
@@ -67,9 +97,38 @@ function isTagged(v: unknown, tag: string): boolean {
 export const isTimestamp = (v: unknown): v is TimestampValue => isTagged(v, "$timestamp");
 export const isBytes = (v: unknown): v is BytesValue => isTagged(v, "$bytes");
 export const isRef = (v: unknown): v is RefValue => isTagged(v, "$ref");
+const DOUBLE_TAGS: ReadonlySet<string> = new Set<DoubleTag>(["NaN", "Infinity", "-Infinity", "-0"]);
+export const isDouble = (v: unknown): v is DoubleValue => isTagged(v, "$double") && DOUBLE_TAGS.has((v as DoubleValue).$double);
+export const isGeo = (v: unknown): v is GeoValue => {
+  if (!isObject(v) || soleKey(v) !== "$geo" || !isObject(v.$geo)) return false;
+  const g = v.$geo;
+  return typeof g.latitude === "number" && typeof g.longitude === "number";
+};
 /** A map value: an object that is not a tagged value. */
 export const isMap = (v: unknown): v is MapValue =>
-  isObject(v) && !isTimestamp(v) && !isBytes(v) && !isRef(v);
+  isObject(v) && !isTimestamp(v) && !isBytes(v) && !isRef(v) && !isGeo(v) && !isDouble(v);
+
+/** A number value (plain or tagged) as a JS number; undefined for other types. */
+export function numberOf(v: Value | undefined): number | undefined {
+  if (typeof v === "number") return v;
+  if (isDouble(v)) return v.$double === "-0" ? -0 : Number(v.$double);
+  return undefined;
+}
+
+/** The canonical value of a JS number: NaN, ±Infinity and -0 tagged, so JSON keeps them. */
+export function numberValue(n: number): number | DoubleValue {
+  if (Number.isNaN(n)) return { $double: "NaN" };
+  if (n === Infinity) return { $double: "Infinity" };
+  if (n === -Infinity) return { $double: "-Infinity" };
+  if (Object.is(n, -0)) return { $double: "-0" };
+  return n;
+}
+
+/** True for NaN in either form (range filters never match it). */
+export const isNaNValue = (v: Value | undefined): boolean => {
+  const n = numberOf(v);
+  return n !== undefined && Number.isNaN(n);
+};
 
 const TRANSFORM_KEYS = new Set(["$increment", "$serverTimestamp", "$arrayUnion", "$arrayRemove", "$delete"]);
 
@@ -94,6 +153,8 @@ export function typeName(v: Value): TypeName {
   if (isTimestamp(v)) return "timestamp";
   if (isBytes(v)) return "bytes";
   if (isRef(v)) return "reference";
+  if (isDouble(v)) return "number";
+  if (isGeo(v)) return "geopoint";
   return "map";
 }
 
@@ -233,7 +294,8 @@ const MIN_SECONDS = -62135596800;
 const MAX_SECONDS = 253402300799;
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
-const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/;
+/** Canonical: nine fractional digits, the last three 0 (microsecond precision, as Firestore keeps). */
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}000Z$/;
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm; exact for all years). */
 function daysFromCivil(y: number, m: number, d: number): number {
@@ -287,9 +349,11 @@ export function timestampToParts(iso: string): { seconds: number; nanos: number 
 }
 
 /**
- * The canonical form is `YYYY-MM-DDTHH:MM:SS.fffffffffZ`: UTC, always nine
+ * The canonical form is `YYYY-MM-DDTHH:MM:SS.ffffff000Z`: UTC, always nine
  * fractional digits. Fixed width, so for canonical strings string order is
- * instant order (handy in SQL over the JSON), and it keeps every nanosecond.
+ * instant order (handy in SQL over the JSON). Timestamps keep microseconds,
+ * as Firestore's do: nanoseconds are truncated (toward the past), so the last
+ * three digits are always 0.
  */
 export function timestampFromParts(seconds: number, nanos: number): TimestampValue {
   if (!Number.isInteger(seconds) || seconds < MIN_SECONDS || seconds > MAX_SECONDS) {
@@ -298,6 +362,7 @@ export function timestampFromParts(seconds: number, nanos: number): TimestampVal
   if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) {
     throw invalidArgument(`timestamp nanos ${nanos} out of range 0..999999999`);
   }
+  nanos -= nanos % 1000;
   const days = Math.floor(seconds / 86400);
   const sod = seconds - days * 86400;
   const [y, mo, d] = civilFromDays(days);
@@ -374,7 +439,7 @@ export function compareValues(a: Value, b: Value): number {
     case "boolean":
       return sign(Number(a) - Number(b));
     case "number":
-      return compareNumbers(a as number, b as number);
+      return compareNumbers(numberOf(a)!, numberOf(b)!);
     case "timestamp":
       return sign(compareTimestamps((a as TimestampValue).$timestamp, (b as TimestampValue).$timestamp));
     case "string":
@@ -383,6 +448,11 @@ export function compareValues(a: Value, b: Value): number {
       return sign(compareByteArrays(bytesOf(a as BytesValue), bytesOf(b as BytesValue)));
     case "reference":
       return compareRefs((a as RefValue).$ref, (b as RefValue).$ref);
+    case "geopoint": {
+      const ga = (a as GeoValue).$geo;
+      const gb = (b as GeoValue).$geo;
+      return compareNumbers(ga.latitude, gb.latitude) || compareNumbers(ga.longitude, gb.longitude);
+    }
     case "array": {
       const xa = a as Value[];
       const xb = b as Value[];
@@ -459,10 +529,8 @@ function checkValue(v: unknown, loc: Loc, depth: number, w: Walk): Value {
     throw invalidArgument(`value at ${at} is nested deeper than the limit of ${LIMITS.maxDepth}`);
   }
   if (v === null || typeof v === "boolean") return v;
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) throw invalidArgument(`number at ${at} must be finite`);
-    return v;
-  }
+  // NaN, ±Infinity and -0 (from JS callers, or -0 in JSON) take their tagged form.
+  if (typeof v === "number") return numberValue(v);
   if (typeof v === "string") {
     if (LONE_SURROGATE.test(v)) throw invalidArgument(`string at ${at} is not valid UTF-8 (lone surrogate)`);
     return v;
@@ -506,6 +574,14 @@ function checkSpecial(v: Record<string, unknown>, key: string, loc: Loc, depth: 
       }
       return { $ref: x as string };
     }
+    case "$double": {
+      if (typeof x !== "string" || !DOUBLE_TAGS.has(x)) {
+        throw invalidArgument(`invalid $double at ${at}: expected "NaN", "Infinity", "-Infinity" or "-0", got ${JSON.stringify(x)}`);
+      }
+      return { $double: x as DoubleTag };
+    }
+    case "$geo":
+      return checkGeo(x, at);
   }
   if (!TRANSFORM_KEYS.has(key)) {
     throw invalidArgument(`field name ${describe([...loc, key])} is reserved (names starting with "$" are reserved)`);
@@ -513,9 +589,11 @@ function checkSpecial(v: Record<string, unknown>, key: string, loc: Loc, depth: 
   if (!w.allowTransforms) throw invalidArgument(`transform ${key} at ${at} is not allowed here`);
   if (w.inArray) throw invalidArgument(`transform ${key} at ${at} is not allowed inside an array`);
   switch (key) {
-    case "$increment":
-      if (typeof x !== "number" || !Number.isFinite(x)) throw invalidArgument(`$increment at ${at} needs a finite number`);
-      return { $increment: x };
+    case "$increment": {
+      const n = typeof x === "number" ? x : isDouble(x) ? numberOf(x) : undefined;
+      if (n === undefined) throw invalidArgument(`$increment at ${at} needs a number`);
+      return { $increment: numberValue(n) };
+    }
     case "$serverTimestamp":
       if (x !== true) throw invalidArgument(`$serverTimestamp at ${at} must be true`);
       return { $serverTimestamp: true };
@@ -532,6 +610,22 @@ function checkSpecial(v: Record<string, unknown>, key: string, loc: Loc, depth: 
       return { [key]: elems } as MapValue;
     }
   }
+}
+
+/** `{ latitude, longitude }`, both numbers in range; canonical with -0 as 0. */
+function checkGeo(x: unknown, at: string): GeoValue {
+  const fail = (why: string) => invalidArgument(`invalid $geo at ${at}: ${why}`);
+  if (!isObject(x)) throw fail("expected an object { latitude, longitude }");
+  const keys = Object.keys(x).sort().join(",");
+  if (keys !== "latitude,longitude") throw fail(`expected exactly the keys latitude and longitude, got ${JSON.stringify(Object.keys(x))}`);
+  const { latitude, longitude } = x;
+  if (typeof latitude !== "number" || !(latitude >= -90 && latitude <= 90)) {
+    throw fail(`latitude must be a number in [-90, 90], got ${JSON.stringify(latitude)}`);
+  }
+  if (typeof longitude !== "number" || !(longitude >= -180 && longitude <= 180)) {
+    throw fail(`longitude must be a number in [-180, 180], got ${JSON.stringify(longitude)}`);
+  }
+  return { $geo: { latitude: latitude + 0, longitude: longitude + 0 } };
 }
 
 function isPlainObject(v: object): v is Record<string, unknown> {

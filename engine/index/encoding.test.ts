@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { base64Encode, compareValues, timestampFromParts, timestampToParts, type Value } from "../core/values";
+import { base64Encode, compareValues, numberValue, timestampFromParts, timestampToParts, type Value } from "../core/values";
 import { compareBytes, concatBytes, encodeDocumentName, encodeValue, invertBytes, TAG } from "./encoding";
 
 // Small alphabets make ties and shared prefixes common, which is where order bugs hide.
@@ -12,6 +12,10 @@ const num = fc.oneof(
   fc.integer(),
   fc.constantFrom(0, -0, 1, 1.0, -1, 0.5, 2 ** 53, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE, -Number.MIN_VALUE, NaN, Infinity, -Infinity),
 );
+/** Numbers as validated data holds them: NaN, ±Infinity and -0 tagged ({ $double }). */
+const canonicalNum = num.map((n) => numberValue(n) as Value);
+const coord = (max: number) => fc.oneof(fc.double({ min: -max, max, noNaN: true }), fc.constantFrom(-max, 0, max, 1.5));
+const geo = fc.tuple(coord(90), coord(180)).map(([latitude, longitude]) => ({ $geo: { latitude, longitude } }) as Value);
 const tsParts = fc.record({
   seconds: fc.oneof(fc.integer({ min: -2, max: 2 }), fc.integer({ min: -62135596800, max: 253402300799 })),
   nanos: fc.oneof(fc.constantFrom(0, 1, 999_999_999), fc.integer({ min: 0, max: 999_999_999 })),
@@ -29,7 +33,9 @@ const { value } = fc.letrec<{ value: Value }>((tie) => ({
     fc.constant(null),
     fc.boolean(),
     num,
+    canonicalNum,
     timestamp,
+    geo,
     str,
     bytes,
     ref,
@@ -72,6 +78,8 @@ describe("encodeValue order (property)", () => {
   it("same-type pairs (more ties and shared prefixes)", () => {
     const sameType = fc.oneof(
       fc.tuple(num, num),
+      fc.tuple(canonicalNum, num),
+      fc.tuple(geo, geo),
       fc.tuple(str, str),
       fc.tuple(timestamp, timestamp),
       fc.tuple(bytes, bytes),

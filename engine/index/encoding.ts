@@ -13,13 +13,14 @@
  *   0x01            end of an array or map (below every tag: shorter sorts first)
  *   0x10            null
  *   0x20 / 0x21     false / true
- *   0x30 + 8        number: IEEE-754 double, big-endian; positive: sign bit set,
+ *   0x30 + 8        number (plain or `{ $double }`): IEEE-754 double, big-endian; positive: sign bit set,
  *                   negative: all bits inverted; -0 as 0; NaN as 8 zero bytes (below -Infinity)
  *   0x40 + 8 + 4    timestamp: seconds as int64 with the sign bit flipped, nanos uint32
  *   0x50 str 00 01  string: UTF-8 with 0x00 escaped as 00 FF, terminated by 00 01
  *   0x60 b   00 01  bytes: same escaping
  *   0x70 (seg 00 01)* 00 00   reference: each path segment as an escaped string
  *                   (00 00 sorts below any segment, so a parent sorts first)
+ *   0x78 + 8 + 8    geopoint: latitude then longitude, each as a number's 8 bytes
  *   0x80 v* 01      array: element encodings, then end
  *   0x90 (0x50 key 00 01, v)* 01   map: entries in key order (UTF-8), then end
  */
@@ -28,7 +29,10 @@ import {
   bytesOf,
   compareUtf8,
   isBytes,
+  isDouble,
+  isGeo,
   isRef,
+  numberOf,
   isTimestamp,
   timestampToParts,
   utf8Encode,
@@ -46,6 +50,7 @@ export const TAG = {
   STRING: 0x50,
   BYTES: 0x60,
   REFERENCE: 0x70,
+  GEO: 0x78,
   ARRAY: 0x80,
   MAP: 0x90,
 } as const;
@@ -65,6 +70,17 @@ export function encodeDocumentName(path: string): Uint8Array {
   const w = new ByteWriter();
   writeRef(w, parsePath(path));
   return w.finish();
+}
+
+/** First tag byte of each type, in type order; a type's encodings lie in [its tag, the next type's tag). */
+const TYPE_STARTS = [TAG.NULL, TAG.FALSE, TAG.NUMBER, TAG.TIMESTAMP, TAG.STRING, TAG.BYTES, TAG.REFERENCE, TAG.GEO, TAG.ARRAY, TAG.MAP, 0xa0];
+
+/** The byte range [lo, hi) holding every encoding of the value's type (ascending). */
+export function typeRange(v: Value): [Uint8Array, Uint8Array] {
+  const first = encodeValue(v)[0];
+  let i = TYPE_STARTS.length - 2;
+  while (TYPE_STARTS[i] > first) i--;
+  return [Uint8Array.of(TYPE_STARTS[i]), Uint8Array.of(TYPE_STARTS[i + 1])];
 }
 
 /** Bytewise comparison, as SQLite compares BLOBs: -1, 0 or 1. */
@@ -127,6 +143,15 @@ function writeValue(w: ByteWriter, v: Value): void {
     return writeEscaped(w, bytesOf(v));
   }
   if (isRef(v)) return writeRef(w, v.$ref.split("/"));
+  if (isDouble(v)) {
+    w.byte(TAG.NUMBER);
+    return writeDouble(w, numberOf(v)!);
+  }
+  if (isGeo(v)) {
+    w.byte(TAG.GEO);
+    writeDouble(w, v.$geo.latitude);
+    return writeDouble(w, v.$geo.longitude);
+  }
   const map = v as MapValue;
   w.byte(TAG.MAP);
   for (const key of Object.keys(map).sort(compareUtf8)) {

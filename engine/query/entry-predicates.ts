@@ -3,17 +3,24 @@
  * bytes): points, a range and exclusions, intersected and tightened at plan
  * time so an impossible conjunction is known before any read.
  */
-import type { Value } from "../core/values";
-import { compareBytes, encodeValue } from "../index/encoding";
+import { typeName, type Value } from "../core/values";
+import { compareBytes, encodeValue, typeRange } from "../index/encoding";
 import type { FieldFilter } from "../core/query/normalize";
 import type { Bound, EntryPredicate } from "./plan-types";
 
 const NULL_BYTES = encodeValue(null);
 
-/** The encodings of a type lie in [tag & 0xF0, (tag & 0xF0) + 0x10): booleans 0x20..0x2F, numbers 0x30.., ... */
-function typeBounds(v: Value): [Uint8Array, Uint8Array] {
-  const low = encodeValue(v)[0] & 0xf0;
-  return [Uint8Array.of(low), Uint8Array.of(low + 0x10)];
+const NAN_BYTES = encodeValue({ $double: "NaN" });
+
+/**
+ * Where a range on the operand's type starts and ends. NaN encodes first among
+ * numbers, and range filters never match it (Firestore), so a numeric range
+ * starts just above NaN.
+ */
+function typeBounds(v: Value): [Bound, Bound] {
+  const [lo, hi] = typeRange(v);
+  const lower: Bound = typeName(v) === "number" ? { bytes: NAN_BYTES, inclusive: false } : { bytes: lo, inclusive: true };
+  return [lower, { bytes: hi, inclusive: false }];
 }
 
 export function filterPredicate(f: FieldFilter): EntryPredicate | "never" {
@@ -29,13 +36,13 @@ export function filterPredicate(f: FieldFilter): EntryPredicate | "never" {
     case "array-contains-any":
       return { ...p, kind: "element", points: list().map((v) => encodeValue(v)) };
     case "<":
-      return { ...p, lower: { bytes: typeBounds(f.value)[0], inclusive: true }, upper: { bytes: encodeValue(f.value), inclusive: false } };
+      return { ...p, lower: typeBounds(f.value)[0], upper: { bytes: encodeValue(f.value), inclusive: false } };
     case "<=":
-      return { ...p, lower: { bytes: typeBounds(f.value)[0], inclusive: true }, upper: { bytes: encodeValue(f.value), inclusive: true } };
+      return { ...p, lower: typeBounds(f.value)[0], upper: { bytes: encodeValue(f.value), inclusive: true } };
     case ">":
-      return { ...p, lower: { bytes: encodeValue(f.value), inclusive: false }, upper: { bytes: typeBounds(f.value)[1], inclusive: false } };
+      return { ...p, lower: { bytes: encodeValue(f.value), inclusive: false }, upper: typeBounds(f.value)[1] };
     case ">=":
-      return { ...p, lower: { bytes: encodeValue(f.value), inclusive: true }, upper: { bytes: typeBounds(f.value)[1], inclusive: false } };
+      return { ...p, lower: { bytes: encodeValue(f.value), inclusive: true }, upper: typeBounds(f.value)[1] };
     case "!=":
       // Any value above null except the operand.
       return { ...p, lower: { bytes: NULL_BYTES, inclusive: false }, exclude: [encodeValue(f.value)] };

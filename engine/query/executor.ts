@@ -11,7 +11,7 @@
 import type { SQL } from "drizzle-orm";
 import { BlazeError } from "../core/errors";
 import { parseToken } from "../core/tokens";
-import type { DocumentData } from "../core/values";
+import { numberValue, type DocumentData } from "../core/values";
 import type { DocumentSnapshot } from "../core/writes";
 import { assertIndexReady } from "../index/builds";
 import type { CompositeIndex, IndexConfig } from "../index/config-types";
@@ -168,10 +168,15 @@ async function runAggregate(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[
       out[a.alias] = total("n");
       continue;
     }
-    const sum = total(`s${i}`);
-    const count = total(`c${i}`);
+    // JS arithmetic gives IEEE's answer: NaN wins, Infinity plus -Infinity is NaN.
+    const sum =
+      total(`s${i}`) +
+      (total(`nan${i}`) > 0 ? NaN : 0) +
+      (total(`pinf${i}`) > 0 ? Infinity : 0) +
+      (total(`ninf${i}`) > 0 ? -Infinity : 0);
+    const count = total(`c${i}`) + total(`t${i}`);
     i++;
-    out[a.alias] = a.op === "sum" ? sum : count === 0 ? null : sum / count;
+    out[a.alias] = a.op === "sum" ? numberValue(sum) : count === 0 ? null : numberValue(sum / count);
   }
   return out;
 }

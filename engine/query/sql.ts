@@ -263,7 +263,19 @@ export function numericField(segments: string[], p: Params): SQL {
   if (path !== null) {
     return sql`CASE WHEN json_type(d.data, ${p.v(path)}) IN ('integer', 'real') THEN json_extract(d.data, ${p.v(path)}) END`;
   }
-  // Walk map by map; a non-map on the way ends the walk ('{}' has no keys).
+  return walkField(segments, p, sql.raw("IN ('integer', 'real')"), (v) => v);
+}
+
+/** The tag of a `{"$double": ...}` field ("NaN", "Infinity", "-Infinity", "-0"), else NULL. */
+export function doubleTagField(segments: string[], p: Params): SQL {
+  const path = jsonPath(segments);
+  // A user map cannot hold a "$" key, so only a tagged number has this member.
+  if (path !== null) return sql`json_extract(d.data, ${p.v(`${path}."$double"`)})`;
+  return walkField(segments, p, sql.raw("= 'object'"), (v) => sql`json_extract(${v}, '$."$double"')`);
+}
+
+/** The field found by walking map by map (keys SQLite's paths cannot quote); a non-map on the way ends the walk. */
+function walkField(segments: string[], p: Params, lastType: SQL, select: (value: SQL) => SQL): SQL {
   const joins: SQL[] = [sql`json_each(d.data) j0`];
   const conds: SQL[] = [];
   segments.forEach((s, i) => {
@@ -271,8 +283,8 @@ export function numericField(segments: string[], p: Params): SQL {
     conds.push(sql`${sql.raw(`j${i}.key`)} = ${p.v(s)}`);
   });
   const last = segments.length - 1;
-  conds.push(sql`${sql.raw(`j${last}.type`)} IN ('integer', 'real')`);
-  return sql`(SELECT ${sql.raw(`j${last}.value`)} FROM ${sql.join(joins, sql`, `)} WHERE ${and(conds)})`;
+  conds.push(sql`${sql.raw(`j${last}.type`)} ${lastType}`);
+  return sql`(SELECT ${select(sql.raw(`j${last}.value`))} FROM ${sql.join(joins, sql`, `)} WHERE ${and(conds)})`;
 }
 
 /** D1 allows at most 5 terms in one compound SELECT (measured locally: the 6th fails). */
@@ -288,7 +300,11 @@ function unionTree(selects: SQL[]): SQL {
   return unionTree(groups);
 }
 
-/** Row of an aggregate statement: n = COUNT(*), s<i>/c<i> = TOTAL and COUNT of the i-th numeric field. */
+/**
+ * Row of an aggregate statement: n = COUNT(*); for the i-th numeric field
+ * s<i>/c<i> = TOTAL and COUNT of its plain numbers, and nan<i>/pinf<i>/ninf<i>/t<i>
+ * the counts of its NaN, Infinity, -Infinity and all tagged numbers.
+ */
 export type AggregateRow = Record<string, number | null>;
 
 /**
@@ -304,7 +320,8 @@ export function aggregateStatement(plan: QueryPlan): SQL | null {
   if (plan.limit && scans.length > 1) return null;
   const p = new Params();
   const fields = plan.aggregate.filter((a) => a.op !== "count") as { segments: string[] }[];
-  const columns = fields.map((a) => numericField(a.segments, p));
+  // Two columns a field: its plain number (x<2i>) and its $double tag (x<2i+1>).
+  const columns = fields.flatMap((a) => [numericField(a.segments, p), doubleTagField(a.segments, p)]);
   let rows: SQL;
   if (columns.length === 0) {
     // A count needs no document data: index rows (a UNION of paths counts a document once).
@@ -318,6 +335,15 @@ export function aggregateStatement(plan: QueryPlan): SQL | null {
     const union = unionTree(scans.map(({ sub, scan }) => scanStatement(plan, sub, scan, { kind: "paths" }, false, p)));
     rows = sql`SELECT ${selectList({ kind: "numbers", columns }, sql`d.path`)} FROM documents d WHERE d.path IN (${union})`;
   }
-  const outputs = [sql`COUNT(*) AS n`, ...fields.flatMap((_, i) => [sql.raw(`TOTAL(x${i}) AS s${i}`), sql.raw(`COUNT(x${i}) AS c${i}`)])];
+  const outputs = [
+    sql`COUNT(*) AS n`,
+    ...fields.map((_, i) => {
+      const [x, tag] = [`x${2 * i}`, `x${2 * i + 1}`];
+      return sql.raw(
+        `TOTAL(${x}) AS s${i}, COUNT(${x}) AS c${i}, COUNT(${tag}) AS t${i}, ` +
+          `SUM(${tag} = 'NaN') AS nan${i}, SUM(${tag} = 'Infinity') AS pinf${i}, SUM(${tag} = '-Infinity') AS ninf${i}`,
+      );
+    }),
+  ];
   return sql`SELECT ${sql.join(outputs, sql`, `)} FROM (${rows})`;
 }

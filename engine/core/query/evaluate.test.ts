@@ -4,6 +4,7 @@ import { parseQuery } from "./ast";
 import {
   compareByOrder,
   inScope,
+  matchesDnf,
   matchesFilter,
   matchesQuery,
   runQueryInMemory,
@@ -50,7 +51,7 @@ const DOCS: QueryDocument[] = Object.entries(VALUES).map(([id, v]) => ({
 /** Ids of the documents the filter on field `v` matches, in VALUES order. */
 function ids(op: string, value: unknown): string[] {
   const q = nq({ where: ["v", op, value] });
-  return DOCS.filter((d) => matchesFilter(d, q.dnf)).map((d) => d.path.slice(2));
+  return DOCS.filter((d) => matchesDnf(d, q.dnf)).map((d) => d.path.slice(2));
 }
 
 describe("matchesFilter: operators", () => {
@@ -90,8 +91,9 @@ describe("matchesFilter: operators", () => {
     expect(ids("!=", "a")).toEqual(all.filter((k) => k !== "strA"));
   });
 
-  it("in matches a value equal to one listed, null included", () => {
-    expect(ids("in", [1, "a", null])).toEqual(["null", "one", "strA"]);
+  it("in matches a value equal to one listed; a listed null matches nothing (Firestore)", () => {
+    expect(ids("in", [1, "a", null])).toEqual(["one", "strA"]);
+    expect(ids("in", [null])).toEqual([]);
     expect(ids("in", [[1, 2], 2])).toEqual(["two", "arr12"]);
     expect(ids("in", [[2]])).toEqual(["arr2"]);
   });
@@ -113,7 +115,8 @@ describe("matchesFilter: operators", () => {
 
   it("array-contains-any matches arrays holding an element equal to one listed", () => {
     expect(ids("array-contains-any", [1, "b"])).toEqual(["arr12", "arrAB"]);
-    expect(ids("array-contains-any", [2, null])).toEqual(["arr12", "arr2", "arrNull"]);
+    expect(ids("array-contains-any", [2, null])).toEqual(["arr12", "arr2"]);
+    expect(ids("array-contains-any", [null])).toEqual([]);
   });
 
   it("never matches a missing field, nor a field under a non-map", () => {
@@ -126,14 +129,14 @@ describe("matchesFilter: operators", () => {
       expect(ids(op, value)).not.toContain("missing");
     }
     const doc = { path: "c/x", data: { a: 1, m: { b: 2 } } };
-    expect(matchesFilter(doc, nq({ where: ["a.b", "!=", 1] }).dnf)).toBe(false);
-    expect(matchesFilter(doc, nq({ where: ["m.b", "==", 2] }).dnf)).toBe(true);
+    expect(matchesDnf(doc, nq({ where: ["a.b", "!=", 1] }).dnf)).toBe(false);
+    expect(matchesDnf(doc, nq({ where: ["m.b", "==", 2] }).dnf)).toBe(true);
   });
 
   it("__name__ compares the document path as a reference", () => {
     const docs = ["c/a", "c/b", "c/c", "c/a-1"].map((path) => ({ path, data: {} }));
     const match = (body: Record<string, unknown>) =>
-      docs.filter((d) => matchesFilter(d, nq(body).dnf)).map((d) => d.path);
+      docs.filter((d) => matchesDnf(d, nq(body).dnf)).map((d) => d.path);
     expect(match({ where: ["__name__", "==", "b"] })).toEqual(["c/b"]);
     expect(match({ where: ["__name__", ">", "b"] })).toEqual(["c/c"]);
     expect(match({ where: ["__name__", "<", "c/b"] })).toEqual(["c/a", "c/a-1"]);
@@ -143,13 +146,13 @@ describe("matchesFilter: operators", () => {
 
   it("evaluates conjunctions and disjunctions", () => {
     const doc = { path: "c/x", data: { a: 1, b: 2 } };
-    const m = (where: unknown) => matchesFilter(doc, nq({ where }).dnf);
+    const m = (where: unknown) => matchesDnf(doc, nq({ where }).dnf);
     expect(m({ and: [["a", "==", 1], ["b", "==", 2]] })).toBe(true);
     expect(m({ and: [["a", "==", 1], ["b", "==", 3]] })).toBe(false);
     expect(m({ or: [["a", "==", 0], ["b", "==", 2]] })).toBe(true);
     expect(m({ and: [["a", ">", 0], { or: [["b", "==", 0], ["b", "==", 1]] }] })).toBe(false);
     expect(matchesFilter(doc, [])).toBe(true); // the empty conjunction
-    expect(matchesFilter(doc, nq({}).dnf)).toBe(true);
+    expect(matchesDnf(doc, nq({}).dnf)).toBe(true);
   });
 });
 
@@ -332,5 +335,84 @@ describe("runQueryInMemory: scope, select, aggregates", () => {
     expect(docs.filter((d) => matchesQuery(d, q)).map((d) => d.path)).toEqual(["users/a", "users/b"]);
     const q2 = nq({ orderBy: [["nick", "asc"]] }, { collection: "users" });
     expect(docs.filter((d) => matchesQuery(d, q2)).map((d) => d.path)).toEqual(["users/d"]);
+  });
+});
+
+describe("NaN, ±Infinity, -0 and geopoints (Firestore's rules)", () => {
+  const NUMS: Record<string, Value> = {
+    nan: { $double: "NaN" },
+    ninf: { $double: "-Infinity" },
+    neg: -1,
+    negZero: { $double: "-0" },
+    zero: 0,
+    one: 1,
+    inf: { $double: "Infinity" },
+    geoA: { $geo: { latitude: 10, longitude: 20 } },
+    geoB: { $geo: { latitude: 10, longitude: 30 } },
+    arrNaN: [{ $double: "NaN" }],
+  };
+  const docs: QueryDocument[] = Object.entries(NUMS).map(([id, v]) => ({ path: `c/${id}`, data: { v } as DocumentData }));
+  const match = (op: string, value: unknown) => {
+    const q = nq({ where: ["v", op, value] });
+    return docs.filter((d) => matchesDnf(d, q.dnf)).map((d) => d.path.slice(2));
+  };
+
+  it("== NaN, in [NaN] and array-contains NaN match NaN only", () => {
+    expect(match("==", { $double: "NaN" })).toEqual(["nan"]);
+    expect(match("in", [{ $double: "NaN" }, 1])).toEqual(["nan", "one"]);
+    expect(match("array-contains", { $double: "NaN" })).toEqual(["arrNaN"]);
+    expect(match("!=", { $double: "NaN" })).not.toContain("nan");
+  });
+
+  it("range filters never match NaN; ±Infinity sit at the ends; -0 equals 0", () => {
+    expect(match("<", 0)).toEqual(["ninf", "neg"]);
+    expect(match(">=", { $double: "-Infinity" })).toEqual(["ninf", "neg", "negZero", "zero", "one", "inf"]);
+    expect(match("==", 0)).toEqual(["negZero", "zero"]);
+    expect(match("==", { $double: "-0" })).toEqual(["negZero", "zero"]);
+    expect(match(">", 1)).toEqual(["inf"]);
+  });
+
+  it("refuses NaN as a range operand", () => {
+    expect(() => nq({ where: ["v", "<", { $double: "NaN" }] })).toThrow(/NaN supports only '==' and '!='/);
+  });
+
+  it("geopoints filter and order by latitude then longitude", () => {
+    expect(match(">", { $geo: { latitude: 10, longitude: 20 } })).toEqual(["geoB"]);
+    expect(match("==", { $geo: { latitude: 10, longitude: 30 } })).toEqual(["geoB"]);
+    const ordered = runQueryInMemory(docs, nq({ orderBy: [["v", "asc"]] })).docs.map((d) => d.path.slice(2));
+    expect(ordered).toEqual(["nan", "ninf", "neg", "negZero", "zero", "one", "inf", "geoA", "geoB", "arrNaN"]);
+  });
+
+  it("sum and avg follow IEEE: NaN wins, overflow is Infinity, Infinity - Infinity is NaN", () => {
+    const agg = (values: Value[], op: "sum" | "avg") => {
+      const ds = values.map((v, i) => ({ path: `c/${i}`, data: { v } as DocumentData }));
+      return runQueryInMemory(ds, nq({ aggregate: { r: { [op]: "v" } } })).aggregates!.r;
+    };
+    expect(agg([1, { $double: "NaN" }], "sum")).toEqual({ $double: "NaN" });
+    expect(agg([1, { $double: "NaN" }], "avg")).toEqual({ $double: "NaN" });
+    expect(agg([1.7e308, 1.7e308], "sum")).toEqual({ $double: "Infinity" });
+    expect(agg([{ $double: "Infinity" }, { $double: "-Infinity" }], "sum")).toEqual({ $double: "NaN" });
+    expect(agg([{ $double: "-Infinity" }, 5], "avg")).toEqual({ $double: "-Infinity" });
+    expect(agg([{ $double: "-0" }, 2], "avg")).toBe(1);
+  });
+});
+
+describe("null in set operators", () => {
+  it("in [null] and array-contains-any [null] match nothing; not-in [x, null] matches nothing", () => {
+    const docs: QueryDocument[] = [
+      { path: "c/n", data: { v: null } },
+      { path: "c/a", data: { v: [null] } },
+      { path: "c/x", data: { v: "x" } },
+    ];
+    for (const where of [["v", "in", [null]], ["v", "array-contains-any", [null]], ["v", "not-in", ["y", null]]]) {
+      expect(runQueryInMemory(docs, nq({ where })).docs).toEqual([]);
+      expect(nq({ where }).dnf).toEqual([]);
+    }
+    // A null next to other values is ignored.
+    expect(nq({ where: ["v", "in", ["x", null]] }).dnf).toEqual(nq({ where: ["v", "in", ["x"]] }).dnf);
+    expect(runQueryInMemory(docs, nq({ where: ["v", "in", ["x", null]] })).docs.map((d) => d.path)).toEqual(["c/x"]);
+    // An OR keeps its other branch.
+    const q = nq({ where: { or: [["v", "in", [null]], ["v", "==", null]] } });
+    expect(runQueryInMemory(docs, q).docs.map((d) => d.path)).toEqual(["c/n"]);
   });
 });

@@ -9,6 +9,8 @@
  *   left out by an orderBy on it.
  * - `== < <= > >=` match only values of the operand's type (all numbers are
  *   one type), compared by Firestore's value order; `== null` matches null.
+ *   NaN equals only NaN and sorts before every other number; range filters
+ *   never match NaN (and the normalizer refuses NaN as a range operand).
  * - `!=` and `not-in` match values of any type except equal ones, but never
  *   null or a missing field; a `not-in` list holding null matches nothing.
  * - `in` matches a value equal to one listed; `array-contains` an array with
@@ -23,9 +25,20 @@
  * - Aggregates run over the documents the query returns (after cursors and
  *   limit): count; sum and avg over number values only, ignoring other
  *   types and missing fields; sum of nothing is 0, avg of nothing is null.
+ *   IEEE rules for the rest: a NaN (or Infinity plus -Infinity) gives NaN, an
+ *   overflow gives ±Infinity; results are values (tagged where JSON needs it).
  */
 import { getField, setField } from "../field-path";
-import { compareValues, typeRank, valuesEqual, type DocumentData, type Value } from "../values";
+import {
+  compareValues,
+  isNaNValue,
+  numberOf,
+  numberValue,
+  typeRank,
+  valuesEqual,
+  type DocumentData,
+  type Value,
+} from "../values";
 import {
   DOCUMENT_NAME,
   type Conjunction,
@@ -42,7 +55,7 @@ export interface QueryDocument {
   data: DocumentData;
 }
 
-export type AggregateResult = Record<string, number | null>;
+export type AggregateResult = Record<string, Value>;
 
 export interface InMemoryResult<D extends QueryDocument> {
   docs: D[];
@@ -64,6 +77,8 @@ export function inScope(path: string, scope: QueryScope): boolean {
 }
 
 const sameType = (a: Value, b: Value) => typeRank(a) === typeRank(b);
+/** Same type and not NaN: what a range filter can match. */
+const rangeable = (v: Value, operand: Value) => sameType(v, operand) && !isNaNValue(v);
 const containsEqual = (list: Value[], v: Value) => list.some((x) => valuesEqual(x, v));
 
 export function matchesFieldFilter(doc: QueryDocument, f: FieldFilter): boolean {
@@ -73,13 +88,13 @@ export function matchesFieldFilter(doc: QueryDocument, f: FieldFilter): boolean 
     case "==":
       return sameType(v, f.value) && compareValues(v, f.value) === 0;
     case "<":
-      return sameType(v, f.value) && compareValues(v, f.value) < 0;
+      return rangeable(v, f.value) && compareValues(v, f.value) < 0;
     case "<=":
-      return sameType(v, f.value) && compareValues(v, f.value) <= 0;
+      return rangeable(v, f.value) && compareValues(v, f.value) <= 0;
     case ">":
-      return sameType(v, f.value) && compareValues(v, f.value) > 0;
+      return rangeable(v, f.value) && compareValues(v, f.value) > 0;
     case ">=":
-      return sameType(v, f.value) && compareValues(v, f.value) >= 0;
+      return rangeable(v, f.value) && compareValues(v, f.value) >= 0;
     case "!=":
       return v !== null && !valuesEqual(v, f.value);
     case "in":
@@ -97,8 +112,9 @@ export function matchesFieldFilter(doc: QueryDocument, f: FieldFilter): boolean 
 }
 
 /**
- * A field filter, a conjunction (AND; [] matches everything) or a DNF (OR of
- * conjunctions, as NormalizedQuery.dnf, which is never empty).
+ * A field filter, a conjunction (AND; [] matches everything) or a non-empty
+ * DNF (OR of conjunctions). An empty NormalizedQuery.dnf matches nothing: use
+ * matchesQuery, which says so.
  */
 export function matchesFilter(doc: QueryDocument, filter: FieldFilter | Conjunction | Conjunction[]): boolean {
   if (!Array.isArray(filter)) return matchesFieldFilter(doc, filter);
@@ -106,6 +122,9 @@ export function matchesFilter(doc: QueryDocument, filter: FieldFilter | Conjunct
   if (Array.isArray(filter[0])) return (filter as Conjunction[]).some((c) => matchesFilter(doc, c));
   return (filter as Conjunction).every((f) => matchesFieldFilter(doc, f));
 }
+
+/** An OR of conjunctions, as NormalizedQuery.dnf: empty matches nothing. */
+export const matchesDnf = (doc: QueryDocument, dnf: Conjunction[]): boolean => dnf.some((c) => matchesFilter(doc, c));
 
 /**
  * Membership in the query's result set before cursors and limit: in scope,
@@ -115,7 +134,7 @@ export function matchesFilter(doc: QueryDocument, filter: FieldFilter | Conjunct
 export function matchesQuery(doc: QueryDocument, nq: NormalizedQuery): boolean {
   return (
     inScope(doc.path, nq.scope) &&
-    matchesFilter(doc, nq.dnf) &&
+    matchesDnf(doc, nq.dnf) &&
     nq.orderBy.every((o) => fieldValue(doc, o) !== undefined)
   );
 }
@@ -177,9 +196,9 @@ export function aggregate(docs: readonly QueryDocument[], specs: NonNullable<Nor
       out[a.alias] = docs.length;
       continue;
     }
-    const numbers = docs.map((d) => fieldValue(d, a)).filter((v): v is number => typeof v === "number");
+    const numbers = docs.map((d) => numberOf(fieldValue(d, a))).filter((n): n is number => n !== undefined);
     const sum = numbers.reduce((s, n) => s + n, 0);
-    out[a.alias] = a.op === "sum" ? sum : numbers.length === 0 ? null : sum / numbers.length;
+    out[a.alias] = a.op === "sum" ? numberValue(sum) : numbers.length === 0 ? null : numberValue(sum / numbers.length);
   }
   return out;
 }

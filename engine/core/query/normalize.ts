@@ -45,7 +45,7 @@
 import { BlazeError, invalidArgument } from "../errors";
 import { DOCUMENT_ID_FIELD, formatFieldPath, isPathPrefix, parseFieldPath } from "../field-path";
 import { parseCollectionPath, parseDocumentPath, validateId } from "../paths";
-import { compareUtf8, compareValues, isRef, typeName, utf8Length, validateFieldValue, type Value } from "../values";
+import { compareUtf8, compareValues, isNaNValue, isRef, typeName, utf8Length, validateFieldValue, type Value } from "../values";
 import type { AggregateAst, Direction, FilterAst, Operator, QueryAst } from "./ast";
 import { QUERY_LIMITS } from "./limits";
 
@@ -98,7 +98,10 @@ export type AggregateSpec =
 
 export interface NormalizedQuery {
   scope: QueryScope;
-  /** Disjunctive normal form: a document matches if it matches any conjunction. Never empty. */
+  /**
+   * Disjunctive normal form: a document matches if it matches any conjunction.
+   * Empty when no document can match (a set operator whose only value was null).
+   */
   dnf: Conjunction[];
   /** Resolved order: explicit, then implicit inequality fields, then `__name__` (always present). */
   orderBy: OrderSpec[];
@@ -229,6 +232,9 @@ function normalizeFieldFilter(raw: [string, Operator, Value], scope: QueryScope,
   if (value === null && RANGE_OPS.has(op)) {
     throw invalidArgument(`${where}: null supports only '==' and '!=' comparisons, not '${op}'`);
   }
+  if (isNaNValue(value) && RANGE_OPS.has(op)) {
+    throw invalidArgument(`${where}: NaN supports only '==' and '!=' comparisons, not '${op}'`);
+  }
   // No stored value is larger than a document, and D1 refuses huge statements.
   if (utf8Length(JSON.stringify(value)) > QUERY_LIMITS.maxOperandBytes) {
     throw invalidArgument(`${at}: the value is larger than ${QUERY_LIMITS.maxOperandBytes} bytes`);
@@ -335,6 +341,31 @@ function normalizeWhere(where: FilterAst | undefined, scope: QueryScope): Conjun
   return dnf;
 }
 
+/**
+ * Firestore's null in set operators, applied after validation: `in` and
+ * `array-contains-any` ignore a listed null (only `== null` matches null), so
+ * a list of only null matches nothing; `not-in` with a null matches nothing.
+ * A conjunction that can match nothing leaves the DNF.
+ */
+function withoutNullInSets(dnf: Conjunction[]): Conjunction[] {
+  const out: Conjunction[] = [];
+  for (const c of dnf) {
+    const filters: Conjunction = [];
+    let never = false;
+    for (const f of c) {
+      if (!LIST_OPS.has(f.op) || !(f.value as Value[]).includes(null)) {
+        filters.push(f);
+        continue;
+      }
+      const rest = (f.value as Value[]).filter((v) => v !== null);
+      if (f.op === "not-in" || rest.length === 0) never = true;
+      else filters.push({ ...f, value: rest });
+    }
+    if (!never) out.push(canonicalSet(filters, filterKey));
+  }
+  return canonicalSet(out, conjunctionKey);
+}
+
 /** Explicit orderBy, then unordered inequality fields in field-path order, then __name__. */
 function resolveOrderBy(explicit: [string, Direction][], dnf: Conjunction[]): OrderSpec[] {
   const out: OrderSpec[] = [];
@@ -426,6 +457,7 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
   if (ast.limitToLast !== undefined && !ast.orderBy?.length) {
     throw invalidArgument("limitToLast needs at least one orderBy field");
   }
+  // The implicit order comes from the filters as written, before null pruning.
   const orderBy = resolveOrderBy(ast.orderBy ?? [], dnf);
   const startAt =
     ast.startAfter !== undefined
@@ -443,7 +475,7 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
         : null;
   return {
     scope,
-    dnf,
+    dnf: withoutNullInSets(dnf),
     orderBy,
     startAt,
     endAt,
