@@ -243,6 +243,10 @@ describe("POST /v1/query: errors", () => {
     expect(await bad({ from, orderBy: [["v", "asc"]], startAt: [1, "x", 3] })).toContain("startAt has 3 values");
     expect(await bad({ from, limitToLast: 3 })).toContain("limitToLast needs");
     expect(await bad({ from, where: { and: [["a", "not-in", [1]], ["b", "!=", 2]] } })).toContain("cannot be combined");
+    expect(await bad({ from, where: { or: [["a", "!=", 1], ["b", "!=", 2]] } })).toContain("at most one '!='");
+    expect(await bad({ from, orderBy: [["__name__", "asc"], ["v", "asc"]] })).toContain("__name__ must be the last");
+    expect(await bad({ from, where: ["v", ">", 1], orderBy: [["__name__", "asc"]] })).toContain("__name__ must be the last");
+    expect(await bad({ from, where: ["v", "array-contains", 1], orderBy: [["v", "asc"]], startAt: [{ $double: "Nope" }] })).toContain("$double");
     expect(await bad({ from: { collection: "ops/x" } })).toContain("document path");
     expect(await bad("not json {")).toMatch(/JSON/);
   });

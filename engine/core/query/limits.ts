@@ -14,6 +14,8 @@ export const QUERY_LIMITS = {
   maxInequalityFields: 10,
   /** Firestore: at most 5 aggregations in one aggregation query. */
   maxAggregations: 5,
+  /** Firestore: field filters + orderBy entries + 1 for a subcollection's parent path. */
+  maxClauses: 100,
   /** Blaze: the largest `limit` / `limitToLast`; page with cursors past it. */
   maxLimit: 10_000,
   /** Blaze: field filters in one query, before expansion to normal form. */

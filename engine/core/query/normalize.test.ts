@@ -239,17 +239,35 @@ describe("normalizeQuery: combination rules", () => {
     q({ where: { and: [["a", "not-in", [1]], { or: [["a", "not-in", [1]]] }] } });
   });
 
-  it("allows several != and range filters, on up to 10 fields", () => {
-    q({ where: { and: [["a", "!=", 1], ["b", "!=", 2], ["c", ">", 3], ["c", "<", 9]] } });
+  it("allows one != and range filters on up to 10 fields", () => {
+    q({ where: { and: [["a", "!=", 1], ["c", ">", 3], ["c", "<", 9]] } });
     q({ where: { and: range(10).map((i): FilterAst => [`f${i}`, ">", 0]) } });
     expect(rejection({ where: { and: range(11).map((i): FilterAst => [`f${i}`, ">", 0]) } })).toContain(
       "on 11 fields; the limit is 10",
     );
   });
 
+  it("refuses a second != anywhere in the query (Firestore SDK: conflictingOps)", () => {
+    expect(rejection({ where: { and: [["a", "!=", 1], ["b", "!=", 2]] } })).toContain("at most one '!='");
+    expect(rejection({ where: { and: [["a", "!=", 1], ["a", "!=", 2]] } })).toContain("at most one '!='");
+    expect(rejection({ where: { or: [["a", "!=", 1], ["b", "!=", 2]] } })).toContain("at most one '!='");
+    // One != that DNF copies into every conjunction is still one filter.
+    q({ where: { and: [["a", "!=", 1], { or: [eq("b", 1), eq("b", 2)] }] } });
+  });
+
   it("caps the number of field filters and the nesting", () => {
     q({ where: { and: range(100).map((i) => eq("a", i)) } });
     expect(rejection({ where: { and: range(101).map((i) => eq("a", i)) } })).toContain("more than 100 field filters");
+    // Firestore's sum: filters + orderBy entries + 1 for a subcollection's parent.
+    const orderBy = range(10).map((i): [string, "asc"] => [`o${i}`, "asc"]);
+    q({ where: { and: range(90).map((i) => eq("a", i)) }, orderBy });
+    expect(rejection({ where: { and: range(91).map((i) => eq("a", i)) }, orderBy })).toContain(
+      "101 filters, orderBy entries and parent path; the limit is 100",
+    );
+    const sub = { collection: "users/u1/posts" };
+    expect(() => normalizeQuery(parseQuery({ from: sub, where: { and: range(90).map((i) => eq("a", i)) }, orderBy }))).toThrow(
+      /101 filters/,
+    );
     let deep: FilterAst = eq("a", 1);
     for (let i = 0; i < 25; i++) deep = { and: [deep] };
     expect(rejection({ where: deep })).toContain("nested deeper than 20");
@@ -297,9 +315,16 @@ describe("normalizeQuery: order and cursors", () => {
   it("does not add __name__ twice", () => {
     expect(order(q({ where: ["__name__", ">", "a"] }))).toEqual([["__name__", "asc"]]);
     expect(order(q({ orderBy: [["__name__", "desc"]] }))).toEqual([["__name__", "desc"]]);
-    expect(order(q({ where: ["a", ">", 1], orderBy: [["__name__", "desc"]] }))).toEqual([
+  });
+
+  it("refuses fields ordered after __name__, explicitly or implicitly", () => {
+    expect(rejection({ orderBy: [["__name__", "asc"], ["a", "asc"]] })).toContain(
+      "__name__ must be the last orderBy field, but a would come after it",
+    );
+    expect(rejection({ where: ["a", ">", 1], orderBy: [["__name__", "desc"]] })).toContain("ordered implicitly");
+    expect(order(q({ where: ["a", ">", 1], orderBy: [["a", "asc"], ["__name__", "desc"]] }))).toEqual([
+      ["a", "asc"],
       ["__name__", "desc"],
-      ["a", "desc"],
     ]);
   });
 
@@ -320,11 +345,6 @@ describe("normalizeQuery: order and cursors", () => {
       "startAt has 3 values but the query orders by 2 fields",
     );
     expect(rejection({ endAt: [1, 2] })).toContain("endAt has 2 values but the query orders by 1 fields");
-  });
-
-  it("refuses cursor values past __name__ (unique, so nothing orders past it)", () => {
-    expect(q({ orderBy: [["__name__", "asc"], ["a", "asc"]], startAt: ["x"] }).startAt?.values).toEqual([{ $ref: "users/x" }]);
-    expect(rejection({ orderBy: [["__name__", "asc"], ["a", "asc"]], startAt: ["x", 1] })).toContain("after the __name__ position");
   });
 
   it("needs an explicit orderBy for limitToLast", () => {

@@ -303,10 +303,10 @@ function toDnf(f: FilterAst, scope: QueryScope, where: string, count: FilterCoun
   return out;
 }
 
-function normalizeWhere(where: FilterAst | undefined, scope: QueryScope): Conjunction[] {
+function normalizeWhere(where: FilterAst | undefined, scope: QueryScope, filters: FilterCount): Conjunction[] {
   if (where === undefined) return [[]];
   const dnf = canonicalSet(
-    toDnf(where, scope, "where", { n: 0 }).map((c) => canonicalSet(c, filterKey)),
+    toDnf(where, scope, "where", filters).map((c) => canonicalSet(c, filterKey)),
     conjunctionKey,
   );
 
@@ -323,7 +323,10 @@ function normalizeWhere(where: FilterAst | undefined, scope: QueryScope): Conjun
 
   const all = dnf.flat();
   const has = (op: Operator) => all.some((f) => f.op === op);
-  const notIns = new Set(all.filter((f) => f.op === "not-in").map(filterKey)).size;
+  // Distinct filters: DNF repeats a filter in every conjunction it joins.
+  const count = (op: Operator) => new Set(all.filter((f) => f.op === op).map(filterKey)).size;
+  if (count("!=") > 1) throw invalidArgument("at most one '!=' filter is allowed per query");
+  const notIns = count("not-in");
   if (notIns > 0) {
     if (notIns > 1) throw invalidArgument("at most one 'not-in' filter is allowed per query");
     for (const other of ["!=", "in", "array-contains-any"] as const) {
@@ -386,6 +389,16 @@ function resolveOrderBy(explicit: [string, Direction][], dnf: Conjunction[]): Or
     .sort((a, b) => compareFieldPaths(a.segments, b.segments));
   for (const f of implicit) out.push({ ...f, direction });
   if (!seen.has(DOCUMENT_NAME)) out.push({ field: DOCUMENT_NAME, segments: [DOCUMENT_NAME], direction });
+  // Firestore: "order by clause cannot contain more fields after the key".
+  // Names are unique, so a field ordered after __name__ could never decide.
+  const nameAt = out.findIndex(isDocumentName);
+  if (nameAt !== out.length - 1) {
+    const after = out.slice(nameAt + 1).map((o) => o.field);
+    throw invalidArgument(
+      `__name__ must be the last orderBy field, but ${after.join(", ")} would come after it` +
+        (after.some((f) => !seen.has(f)) ? " (a field with a range or inequality filter is ordered implicitly after the explicit orderBy)" : ""),
+    );
+  }
   return out;
 }
 
@@ -401,15 +414,6 @@ function normalizeCursor(
     throw invalidArgument(
       `${name} has ${raw.length} values but the query orders by ${orderBy.length} fields ` +
         `(${orderBy.map((o) => o.field).join(", ")}); a cursor takes at most one value per orderBy field`,
-    );
-  }
-  const nameAt = orderBy.findIndex(isDocumentName);
-  if (raw.length > nameAt + 1) {
-    // Names are unique, so values past __name__ could only ever decide for one
-    // document; no index orders past the name, so Blaze refuses them.
-    throw invalidArgument(
-      `${name} has a value after the __name__ position of orderBy (position ${nameAt + 1}); ` +
-        `a cursor ends at __name__, which is unique`,
     );
   }
   const values = raw.map((v, i) => {
@@ -453,7 +457,16 @@ function normalizeAggregate(raw: Record<string, AggregateAst> | undefined): Aggr
 /** Validates a parsed query against Firestore's rules and returns its canonical form. */
 export function normalizeQuery(ast: QueryAst): NormalizedQuery {
   const scope = resolveScope(ast.from);
-  const dnf = normalizeWhere(ast.where, scope);
+  const filters: FilterCount = { n: 0 };
+  const dnf = normalizeWhere(ast.where, scope, filters);
+  // Firestore: "The sum of filters, sort orders, and parent document path
+  // (1 for a subcollection, 0 for a root collection) cannot exceed 100."
+  const clauses = filters.n + (ast.orderBy?.length ?? 0) + (scope.kind === "collection" && scope.path.includes("/") ? 1 : 0);
+  if (clauses > QUERY_LIMITS.maxClauses) {
+    throw invalidArgument(
+      `the query has ${clauses} filters, orderBy entries and parent path; the limit is ${QUERY_LIMITS.maxClauses}`,
+    );
+  }
   if (ast.limitToLast !== undefined && !ast.orderBy?.length) {
     throw invalidArgument("limitToLast needs at least one orderBy field");
   }
