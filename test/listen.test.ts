@@ -30,6 +30,20 @@ async function connect(query: string) {
 }
 
 describe("document listeners", () => {
+  it("listen to documents whose ids hold any UTF-8 (NUL, spaces, emoji)", async () => {
+    const path = "rooms/\u0000 ü🙂/sub/%x";
+    const url = `/v1/docs/${path.split("/").map(encodeURIComponent).join("/")}`;
+    await api("PUT", url, { n: 1 });
+    const c = await connect(`doc=${encodeURIComponent(path)}`);
+    c.send({ op: "listen", id: 1, doc: path });
+    const [first] = await c.next();
+    expect(first.changes[0].doc).toMatchObject({ path, data: { n: 1 } });
+    await api("PATCH", url, { n: 2 });
+    const [second] = await c.next();
+    expect(second.changes[0].doc).toMatchObject({ path, data: { n: 2 } });
+    c.ws.close();
+  });
+
   it("sends the snapshot first, then every change in commit order", async () => {
     await api("PUT", "/v1/docs/rooms/r1", { n: 0 });
     const c = await connect("doc=rooms/r1");

@@ -45,6 +45,11 @@ export function pathFromUrl(url: string, prefix: string): string {
   }
 }
 
+/** A document path as a URL path, each segment percent-encoded (ids may hold any UTF-8). */
+export function pathToUrl(prefix: string, path: string): string {
+  return prefix + path.split("/").map(encodeURIComponent).join("/");
+}
+
 /** `If-Match: <version>` (quotes allowed, as an ETag) -> ifVersion. */
 export function ifVersionHeader(request: Request): number | undefined {
   const raw = request.headers.get("If-Match");

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { BlazeError } from "../../core/errors";
 import { generateId, isDocumentPath, parseCollectionPath, parseDocumentPath } from "../../core/paths";
 import { commitWrites, getDocument } from "../../shard/client";
-import { ifVersionHeader, pathFromUrl, readJson } from "../request";
+import { ifVersionHeader, pathFromUrl, pathToUrl, readJson } from "../request";
 import { deleteWrite, setWrite, updateWrite } from "../writes-schema";
 import type { AppEnv } from "../context";
 
@@ -37,7 +37,7 @@ export const docRoutes = new Hono<AppEnv>()
     const collection = parseCollectionPath(raw).path;
     const write = setWrite(`${collection}/${generateId()}`, await readJson(c.req.raw), { ifVersion: 0 });
     const { results } = await commitWrites(c.env, [write]);
-    return c.json(results[0], 201, { Location: `${PREFIX}${results[0].path}` });
+    return c.json(results[0], 201, { Location: pathToUrl(PREFIX, results[0].path) });
   })
   .patch("/*", async (c) => {
     const path = pathFromUrl(c.req.url, PREFIX);
