@@ -4,6 +4,8 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { shardCount, shardOf } from "../engine/shard/routing";
 import { indexDatabases, indexShardOf, parseTopology } from "../engine/index/routing";
 import { parseDocumentPath } from "../engine/core/paths";
+import { formatToken, mergeTokens, parseToken } from "../engine/core/tokens";
+import type { DocumentData } from "../engine/core/values";
 
 export const BASE = "http://blaze.test";
 
@@ -83,4 +85,16 @@ export function indexDbFor(path: string): D1Database {
 
 export async function d1Doc(path: string) {
   return indexDbFor(path).prepare(`SELECT * FROM documents WHERE path = ?`).bind(path).first<any>();
+}
+
+/** Writes documents (batches of 500) and returns the write token covering them. */
+export async function seed(docs: Record<string, DocumentData>): Promise<string> {
+  const writes = Object.entries(docs).map(([path, data]) => ({ op: "set", path, data }));
+  const tokens = [];
+  for (let i = 0; i < writes.length; i += 500) {
+    const r = await api("POST", "/v1/batch", { writes: writes.slice(i, i + 500) });
+    if (r.status !== 200) throw new Error(`seed: batch answered ${r.status}: ${JSON.stringify(r.body)}`);
+    tokens.push(...r.body.results.map((x: { token: string }) => parseToken(x.token)));
+  }
+  return formatToken(mergeTokens(...tokens));
 }

@@ -30,4 +30,6 @@ export const PLATFORM = {
   maxSendBatchBytes: 250 * 1024,
   /** D1: at most 100 bound parameters per statement (production enforces it). */
   maxD1BoundParameters: 100,
+  /** D1: at most 100 KB of SQL text per statement. */
+  maxD1StatementBytes: 100_000,
 } as const;

@@ -9,12 +9,22 @@ import { PLATFORM } from "../core/limits";
 
 const dialect = new SQLiteSyncDialect();
 
+/** A statement D1 would refuse for its SQL text size; callers decide whose fault it is. */
+export class StatementTooLargeError extends Error {
+  constructor(readonly bytes: number) {
+    super(`statement is ${bytes} bytes of SQL; D1 allows ${PLATFORM.maxD1StatementBytes}`);
+    this.name = "StatementTooLargeError";
+  }
+}
+
 export function compile(query: SQL): { sql: string; params: unknown[] } {
   const q = dialect.sqlToQuery(query);
   if (q.params.length > PLATFORM.maxD1BoundParameters) {
     // Production D1 rejects these; local D1 does not, so catch it here.
     throw new Error(`statement binds ${q.params.length} parameters; D1 allows ${PLATFORM.maxD1BoundParameters}`);
   }
+  // SQL text is ASCII apart from string literals, which sql.ts never inlines (hex).
+  if (q.sql.length > PLATFORM.maxD1StatementBytes) throw new StatementTooLargeError(q.sql.length);
   return { sql: q.sql, params: q.params.map(toD1Param) };
 }
 

@@ -11,14 +11,16 @@
 import type { SQL } from "drizzle-orm";
 import { BlazeError } from "../core/errors";
 import { parseToken } from "../core/tokens";
-import { numberValue, type DocumentData } from "../core/values";
+import { PLATFORM } from "../core/limits";
+import { QUERY_LIMITS } from "../core/query/limits";
+import { numberValue, type DocumentData, type Value } from "../core/values";
 import type { DocumentSnapshot } from "../core/writes";
 import { assertIndexReady } from "../index/builds";
 import type { CompositeIndex, IndexConfig } from "../index/config-types";
-import { compile, prepare } from "../index/d1";
+import { compile, prepare, StatementTooLargeError } from "../index/d1";
 import { indexShardsFor, type IndexTopology } from "../index/routing";
 import { readWatermarks } from "../pipeline/watermarks";
-import { aggregate, compareByOrder, project, type AggregateResult } from "../core/query/evaluate";
+import { aggregate, compareByOrder, fieldValue, project, type AggregateResult } from "../core/query/evaluate";
 import type { NormalizedQuery } from "../core/query/normalize";
 import { explainPlan, planQuery, type QueryPlan } from "./planner";
 import { aggregateStatement, documentStatements, type AggregateRow } from "./sql";
@@ -40,6 +42,10 @@ export interface QueryDeps {
    * through the queue since the index was added.
    */
   onIndexNotReady?: () => Promise<void>;
+  /** Documents per answer without a limit (default QUERY_LIMITS.defaultPageSize). */
+  pageSize?: number;
+  /** Document bytes per answer (default QUERY_LIMITS.maxPageBytes). */
+  maxPageBytes?: number;
 }
 
 export interface ExplainOutput {
@@ -53,6 +59,19 @@ export interface QueryResult {
   docs: DocumentSnapshot[];
   aggregates?: AggregateResult;
   explain?: ExplainOutput;
+  /** Set when the answer is one page of more: the body fields to send again to continue. */
+  next?: PageContinuation;
+}
+
+/**
+ * Continues a paged answer: merged into the query body (replacing its cursor
+ * on that side and its limit), it asks for the documents after this page.
+ */
+export interface PageContinuation {
+  startAfter?: Value[];
+  endBefore?: Value[];
+  limit?: number;
+  limitToLast?: number;
 }
 
 /** Bounded wait of `after` before UNAVAILABLE. */
@@ -60,7 +79,9 @@ export const READ_YOUR_WRITES_WAIT_MS = 5000;
 
 export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<QueryResult> {
   if (nq.after !== null) await waitForIndex(deps.meta, nq.after, deps.waitMs ?? READ_YOUR_WRITES_WAIT_MS, deps.shardCount);
-  const plan = planQuery(nq, { config: deps.config });
+  // A document query without a limit reads one page, plus one row to tell whether more follow.
+  const paged = nq.aggregate === null && nq.limit === null ? { ...nq, limit: { count: pageSize(deps) + 1, last: false } } : nq;
+  const plan = planQuery(paged, { config: deps.config });
   const shards = indexShardsFor(deps.topology, nq.scope.collectionId).map((i) => {
     const db = deps.dbs[i];
     if (!db) throw new BlazeError("INTERNAL", `index shard ${i} (${deps.topology.bindings[i]}) has no database`);
@@ -76,10 +97,21 @@ export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<Qu
   // Statements are described only when explain asks (compiling them twice costs a little).
   const log: Log | null = nq.explain ? [] : null;
   let result: QueryResult;
-  if (nq.aggregate !== null) {
-    result = { docs: [], aggregates: await runAggregate(plan, nq, shards, log) };
-  } else {
-    result = { docs: await runDocuments(plan, nq, shards, log) };
+  try {
+    if (nq.aggregate !== null) {
+      result = { docs: [], aggregates: await runAggregate(plan, nq, shards, log) };
+    } else {
+      result = await runDocuments(plan, nq, shards, log, { pageSize: pageSize(deps), maxBytes: deps.maxPageBytes ?? QUERY_LIMITS.maxPageBytes });
+    }
+  } catch (e) {
+    if (e instanceof StatementTooLargeError) {
+      throw new BlazeError(
+        "INVALID_ARGUMENT",
+        `the query compiles to ${e.bytes} bytes of SQL, more than D1's ${PLATFORM.maxD1StatementBytes}; use fewer or shorter filter values`,
+        { sqlBytes: e.bytes, limit: PLATFORM.maxD1StatementBytes },
+      );
+    }
+    throw e;
   }
   if (log) {
     result.explain = { plan: explainPlan(plan), rowsRead: log.reduce((n, s) => n + s.rowsRead, 0), statements: log };
@@ -100,7 +132,11 @@ interface DocumentRow {
   version: number;
   create_time: string;
   update_time: string;
+  /** Bytes of `data` (budgeted statements only). */
+  size?: number;
 }
+
+const pageSize = (deps: QueryDeps) => deps.pageSize ?? QUERY_LIMITS.defaultPageSize;
 
 /** Runs statements on one shard as one batch; records each in the log. */
 async function runOnShard<T>(shard: Shard, queries: SQL[], log: Log | null): Promise<T[][]> {
@@ -129,21 +165,66 @@ function snapshot(row: DocumentRow): DocumentSnapshot {
  * The query's documents: every scan's rows (each already limited in SQL)
  * merged in query order, duplicates removed, the limit applied once more.
  */
-async function fetchWindow(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[], log: Log | null): Promise<DocumentSnapshot[]> {
-  const statements = documentStatements(plan).map((s) => s.query);
+async function fetchWindow(
+  plan: QueryPlan,
+  nq: NormalizedQuery,
+  shards: Shard[],
+  log: Log | null,
+  maxBytes: number | null = null,
+): Promise<{ doc: DocumentSnapshot; size: number }[]> {
+  const statements = documentStatements(plan, maxBytes).map((s) => s.query);
   if (statements.length === 0) return [];
   const perShard = await Promise.all(shards.map((s) => runOnShard<DocumentRow>(s, statements, log)));
-  const byPath = new Map<string, DocumentSnapshot>();
-  for (const rows of perShard.flat()) for (const row of rows) if (!byPath.has(row.path)) byPath.set(row.path, snapshot(row));
-  const merged = [...byPath.values()].sort(compareByOrder(nq.orderBy));
-  if (!nq.limit) return merged;
-  return nq.limit.last ? merged.slice(-nq.limit.count) : merged.slice(0, nq.limit.count);
+  const byPath = new Map<string, { doc: DocumentSnapshot; size: number }>();
+  for (const rows of perShard.flat()) {
+    for (const row of rows) if (!byPath.has(row.path)) byPath.set(row.path, { doc: snapshot(row), size: row.size ?? row.data.length });
+  }
+  const order = compareByOrder(nq.orderBy);
+  const merged = [...byPath.values()].sort((a, b) => order(a.doc, b.doc));
+  if (!plan.limit) return merged;
+  return plan.limit.last ? merged.slice(-plan.limit.count) : merged.slice(0, plan.limit.count);
 }
 
-async function runDocuments(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[], log: Log | null): Promise<DocumentSnapshot[]> {
-  const docs = await fetchWindow(plan, nq, shards, log);
+/**
+ * One page of documents: at most the limit (or the page size without one)
+ * and at most `maxBytes` of data, cut in query order (from the end for
+ * limitToLast), always at least one document. A cut page says how to go on.
+ */
+async function runDocuments(
+  plan: QueryPlan,
+  nq: NormalizedQuery,
+  shards: Shard[],
+  log: Log | null,
+  page: { pageSize: number; maxBytes: number },
+): Promise<QueryResult> {
+  const window = await fetchWindow(plan, nq, shards, log, page.maxBytes);
+  const last = nq.limit?.last ?? false;
+  const rows = last ? [...window].reverse() : window;
+  const wanted = nq.limit?.count ?? page.pageSize;
+  const kept: DocumentSnapshot[] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    if (kept.length === wanted || (kept.length > 0 && bytes + r.size > page.maxBytes)) break;
+    kept.push(r.doc);
+    bytes += r.size;
+  }
+  // Rows left over (the page size's extra row, or rows past the byte budget) mean more follow.
+  const more = kept.length < rows.length;
+  let next: PageContinuation | undefined;
+  if (more && kept.length > 0) {
+    const edge = orderValues(kept[kept.length - 1], nq);
+    const remaining = nq.limit ? nq.limit.count - kept.length : undefined;
+    next = last ? { endBefore: edge, limitToLast: remaining } : { startAfter: edge, ...(remaining === undefined ? {} : { limit: remaining }) };
+  }
+  if (last) kept.reverse();
   const select = nq.select;
-  return select === null ? docs : docs.map((d) => ({ ...d, data: project(d.data, select) }));
+  const docs = select === null ? kept : kept.map((d) => ({ ...d, data: project(d.data, select) }));
+  return next ? { docs, next } : { docs };
+}
+
+/** A document's position in the query order, as cursor values (`__name__` as a reference). */
+function orderValues(doc: DocumentSnapshot, nq: NormalizedQuery): Value[] {
+  return nq.orderBy.map((o) => fieldValue(doc, o) ?? null);
 }
 
 /**
@@ -157,7 +238,7 @@ async function runAggregate(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[
   if (plan.disjunctions.length === 0) return aggregate([], specs);
   const statement = aggregateStatement(plan);
   if (statement === null || (nq.limit !== null && shards.length > 1)) {
-    return aggregate(await fetchWindow(plan, nq, shards, log), specs);
+    return aggregate((await fetchWindow(plan, nq, shards, log)).map((r) => r.doc), specs);
   }
   const rows = (await Promise.all(shards.map((s) => runOnShard<AggregateRow>(s, [statement], log)))).map((r) => r[0][0]);
   const total = (key: string) => rows.reduce((n, r) => n + Number(r[key] ?? 0), 0);

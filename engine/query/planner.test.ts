@@ -221,6 +221,19 @@ describe("planQuery: cursors and limits", () => {
   });
 });
 
+describe("SQL: the byte budget of a page", () => {
+  it("keeps a running sum of sizes for windows that could pass it, not for small ones", () => {
+    // 16 documents of at most 1 MiB fit the 16 MiB budget; 17 might not.
+    const small = compile(documentStatements(plan({ where: ["age", ">", 1], limit: 16 }))[0].query).sql;
+    expect(small).not.toContain("octet_length");
+    const large = compile(documentStatements(plan({ where: ["age", ">", 1], limit: 17 }))[0].query).sql;
+    expect(large).toMatch(/octet_length\(d\.data\) AS size, e\.value AS k0, e\.doc_key AS k1 .* ORDER BY e\.value ASC, e\.doc_key ASC LIMIT \?\)/);
+    expect(large).toContain("sum(w.size) OVER (ORDER BY w.k0 ASC, w.k1 ASC ROWS UNBOUNDED PRECEDING)");
+    expect(large).toMatch(/WHERE r\.running - r\.size <= \? ORDER BY r\.running$/);
+    expect(compile(documentStatements(plan({ where: ["age", ">", 1], limit: 17 }), null)[0].query).sql).not.toContain("octet_length");
+  });
+});
+
 describe("SQL: D1's 100 bound parameters", () => {
   it("keeps every statement within the limit, writing the rest as hex literals", () => {
     const and = Array.from({ length: 60 }, (_, i) => [`f${i}`, "in", [i, `s${i}`]]).slice(0, 1);

@@ -13,9 +13,10 @@
  * (X'..' or CAST(X'..' AS TEXT)), so no user text ever reaches the SQL.
  */
 import { sql, type SQL } from "drizzle-orm";
-import { PLATFORM } from "../core/limits";
+import { LIMITS, PLATFORM } from "../core/limits";
 import { utf8Encode } from "../core/values";
 import { encodeDocumentName } from "../index/encoding";
+import { QUERY_LIMITS } from "../core/query/limits";
 import type { Direction } from "../core/query/normalize";
 import type { EntryPredicate, NamePredicate, QueryPlan, Scan, SubPlan, TupleBound } from "./planner";
 
@@ -146,8 +147,8 @@ function cursorConditions(sub: SubPlan, valueCol: SQL, keyCol: SQL, p: Params): 
 
 /** What a scan statement selects. */
 export type Projection =
-  /** Whole documents, for results. */
-  | { kind: "documents" }
+  /** Whole documents, for results; with a limit, no more than `maxBytes` of data per scan. */
+  | { kind: "documents"; maxBytes: number | null }
   /** Document paths only (members of a union). */
   | { kind: "paths" }
   /** Aggregation inputs: one numeric-or-NULL column per expression. */
@@ -180,7 +181,7 @@ export function scanStatement(plan: QueryPlan, sub: SubPlan, scan: Scan, project
   let from: SQL;
   let pathCol: SQL;
   const where: SQL[] = [];
-  let order: SQL;
+  let order: OrderKey[];
 
   switch (scan.index) {
     case "documents": {
@@ -189,7 +190,7 @@ export function scanStatement(plan: QueryPlan, sub: SubPlan, scan: Scan, project
       where.push(group ? sql`d.collection_id = ${p.v(scopeValue)}` : sql`d.collection_path = ${p.v(scopeValue)}`);
       const col: NameColumn = group ? { kind: "path", expr: sql`d.path`, group } : { kind: "id", expr: sql`d.doc_id` };
       where.push(...nameConditions(col, sub.name, p));
-      order = sql`${nameOrderExpr(col)} ${dir(sub.nameDirection, reverse)}`;
+      order = [{ expr: nameOrderExpr(col), dir: dir(sub.nameDirection, reverse) }];
       break;
     }
     case "field": {
@@ -204,8 +205,8 @@ export function scanStatement(plan: QueryPlan, sub: SubPlan, scan: Scan, project
       where.push(...nameConditions({ kind: "key", expr: sql`e.doc_key` }, sub.name, p));
       order =
         scan.order === "value"
-          ? sql`e.value ${dir(sub.valueDirection, reverse)}, e.doc_key ${dir(sub.nameDirection, reverse)}`
-          : sql`e.doc_key ${dir(sub.nameDirection, reverse)}`;
+          ? [{ expr: sql`e.value`, dir: dir(sub.valueDirection, reverse) }, { expr: sql`e.doc_key`, dir: dir(sub.nameDirection, reverse) }]
+          : [{ expr: sql`e.doc_key`, dir: dir(sub.nameDirection, reverse) }];
       break;
     }
     case "composite": {
@@ -219,13 +220,46 @@ export function scanStatement(plan: QueryPlan, sub: SubPlan, scan: Scan, project
         where.push(x.hi ? sql`NOT (c.key >= ${p.v(x.lo!)} AND c.key < ${p.v(x.hi)})` : sql`c.key < ${p.v(x.lo!)}`);
       }
       where.push(...nameConditions({ kind: "path", expr: sql`c.doc_path`, group }, sub.name, p));
-      order = sql`c.key ${sql.raw(c.reversed !== reverse ? "DESC" : "ASC")}`;
+      order = [{ expr: sql`c.key`, dir: sql.raw(c.reversed !== reverse ? "DESC" : "ASC") }];
       break;
     }
   }
   for (const r of sub.residual) where.push(residualCondition(pathCol, r, p));
-  const tail = ordered && plan.limit ? sql` ORDER BY ${order} LIMIT ${p.v(plan.limit.count)}` : ordered ? sql` ORDER BY ${order}` : sql``;
+  const orderBy = sql.join(order.map((o) => sql`${o.expr} ${o.dir}`), sql`, `);
+  // A window that cannot exceed the budget even with the largest documents needs no running sum.
+  const budgeted =
+    projection.kind === "documents" &&
+    projection.maxBytes !== null &&
+    plan.limit !== null &&
+    plan.limit.count * LIMITS.maxDocumentBytes > projection.maxBytes;
+  if (budgeted && ordered) {
+    return budgetedDocuments(from, pathCol, where, order, plan.limit!.count, projection.maxBytes!, p);
+  }
+  const tail = ordered && plan.limit ? sql` ORDER BY ${orderBy} LIMIT ${p.v(plan.limit.count)}` : ordered ? sql` ORDER BY ${orderBy}` : sql``;
   return sql`SELECT ${selectList(projection, pathCol)} FROM ${from} WHERE ${and(where)}${tail}`;
+}
+
+interface OrderKey {
+  expr: SQL;
+  dir: SQL;
+}
+
+/**
+ * Documents in scan order, at most `limit` of them and no more data than
+ * `maxBytes` (the row that crosses it is the last): the scan picks paths,
+ * sizes (octet_length reads no content) and order keys; a running sum of the
+ * sizes in the same order keeps the rows within the budget; only those join
+ * `documents` for their data. So neither D1 nor the Worker ever holds more
+ * than the budget plus one document per scan: the row that crosses the
+ * budget is returned, so the caller can tell that the page was cut.
+ */
+function budgetedDocuments(from: SQL, pathCol: SQL, where: SQL[], order: OrderKey[], limit: number, maxBytes: number, p: Params): SQL {
+  const keys = sql.join(order.map((o, i) => sql`${o.expr} AS ${sql.raw(`k${i}`)}`), sql`, `);
+  const scanOrder = sql.join(order.map((o) => sql`${o.expr} ${o.dir}`), sql`, `);
+  const keyOrder = sql.join(order.map((o, i) => sql`${sql.raw(`w.k${i}`)} ${o.dir}`), sql`, `);
+  const scan = sql`SELECT ${pathCol} AS p, octet_length(d.data) AS size, ${keys} FROM ${from} WHERE ${and(where)} ORDER BY ${scanOrder} LIMIT ${p.v(limit)}`;
+  const running = sql`SELECT w.p AS p, w.size AS size, sum(w.size) OVER (ORDER BY ${keyOrder} ROWS UNBOUNDED PRECEDING) AS running FROM (${scan}) w`;
+  return sql`SELECT ${DOCUMENT_COLUMNS}, r.size AS size FROM (${running}) r CROSS JOIN documents d ON d.path = r.p WHERE r.running - r.size <= ${p.v(maxBytes)} ORDER BY r.running`;
 }
 
 /** A statement per scan, for a query that returns documents. */
@@ -235,12 +269,13 @@ export interface ScanStatement {
   query: SQL;
 }
 
-export function documentStatements(plan: QueryPlan): ScanStatement[] {
+/** `maxBytes` null: no byte budget (aggregating a limited window needs all of it). */
+export function documentStatements(plan: QueryPlan, maxBytes: number | null = QUERY_LIMITS.maxPageBytes): ScanStatement[] {
   const out: ScanStatement[] = [];
   plan.disjunctions.forEach((sub, i) =>
     sub.scans.forEach((scan, j) => {
       // Without a limit every row is returned and merged in the Worker anyway, so no sort is asked of SQLite.
-      out.push({ disjunction: i, scan: j, query: scanStatement(plan, sub, scan, { kind: "documents" }, plan.limit !== null, new Params()) });
+      out.push({ disjunction: i, scan: j, query: scanStatement(plan, sub, scan, { kind: "documents", maxBytes }, plan.limit !== null, new Params()) });
     }),
   );
   return out;

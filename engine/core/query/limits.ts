@@ -18,6 +18,10 @@ export const QUERY_LIMITS = {
   maxClauses: 100,
   /** Blaze: the largest `limit` / `limitToLast`; page with cursors past it. */
   maxLimit: 10_000,
+  /** Blaze: documents in one answer of a query without `limit`; `next` continues. */
+  defaultPageSize: 1000,
+  /** Blaze: document data (JSON bytes) in one answer; past it the page ends early and `next` continues. */
+  maxPageBytes: 16 * 1024 * 1024,
   /** Blaze: field filters in one query, before expansion to normal form. */
   maxFilters: 100,
   /** Blaze: nesting of and/or inside one another. */

@@ -33,6 +33,7 @@ export const queryRoutes = new Hono<AppEnv>().post("/", async (c) => {
   const nq = normalizeQuery(parseQuery(await readJson(c.req.raw)));
   const result = await runQuery(queryDeps(c.env), nq);
   const body: Record<string, unknown> = nq.aggregate !== null ? { aggregates: result.aggregates } : { docs: result.docs };
+  if (result.next) body.next = result.next;
   if (result.explain) body.explain = result.explain;
   return c.json(body);
 });
