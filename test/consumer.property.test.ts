@@ -200,6 +200,37 @@ describe("consumer convergence (property)", () => {
     await checkIndexEquals(logs);
   });
 
+  it("acknowledges a message the index already holds without building or running index statements", async () => {
+    await resetIndex();
+    const ops = Array.from({ length: 12 }, (_, i) => ({ shardIdx: 0, path: PATHS[i % PATHS.length], del: i === 7, data: { n: i, tags: ["a"] } }));
+    const logs = buildLogs(ops as any);
+    const messages = packMessages(SHARDS[0], logs.get(SHARDS[0])!, { maxBytes: 100_000, maxChanges: 4, maxInline: 50_000 }).map((p) => p.message);
+    // The middle message is lost: the watermark stops below it, its successors sit in applied_ranges.
+    for (const m of messages.filter((_, i) => i !== 1)) await applyMessages([m], deps());
+    const batches: number[] = [];
+    const counting = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return (stmts: D1PreparedStatement[]) => (batches.push(stmts.length), target.batch(stmts));
+        const v = (target as any)[prop];
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    }) as D1Database;
+    const d = { ...deps(), dbs: [counting] };
+    d.fetchChange = async () => {
+      throw new Error("a duplicate must not be resolved");
+    };
+    const counts = { duplicates: 0 };
+    // Redeliveries of messages below the watermark and above it: one read, no batch.
+    await applyMessages([messages[0], messages[2]], d, counts);
+    expect(counts.duplicates).toBe(2);
+    expect(batches).toEqual([]);
+    // The lost message, with a duplicate beside it: only it is applied.
+    await applyMessages([messages[1], messages[0]], d, counts);
+    expect(counts.duplicates).toBe(3);
+    expect(batches).toHaveLength(1);
+    await checkIndexEquals(logs);
+  });
+
   it("the queue handler acks good messages, retries failing ones, and drops malformed ones", async () => {
     await resetIndex();
     const logs = buildLogs([{ shardIdx: 1, path: "pc/c", del: false, data: { n: 5 } }] as any);
@@ -213,7 +244,7 @@ describe("consumer convergence (property)", () => {
     const ctx = createExecutionContext();
     const outcome = await consumeBatch(batch, deps());
     const result = await getQueueResult(batch, ctx);
-    expect(outcome).toMatchObject({ applied: 1, retried: 1, rejected: 1 });
+    expect(outcome).toMatchObject({ applied: 1, duplicates: 0, retried: 1, rejected: 1 });
     expect(result.explicitAcks.sort()).toEqual(["good", "junk"]);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(["failing"]);
     const dead = await env.DB.prepare(`SELECT reason FROM dead_letters`).all<{ reason: string }>();

@@ -23,7 +23,9 @@ import type { IndexConfig } from "../index/config-types";
 import { indexShardOf, type IndexTopology } from "../index/routing";
 import { runBackfill, superviseIndexBuilds } from "./backfill";
 import { CONSUMER_MAX_ATTEMPTS, isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
-import { COMPACT_AFTER_RANGES, compactStatements, watermarkRowsQuery, watermarksFromRows, type WatermarkRow } from "./watermarks";
+import {
+  COMPACT_AFTER_RANGES, compactStatements, isApplied, readAppliedStates, watermarkRowsQuery, watermarksFromRows, type WatermarkRow,
+} from "./watermarks";
 
 export interface ConsumerDeps {
   topology: IndexTopology;
@@ -42,13 +44,15 @@ export interface ConsumerDeps {
 
 export interface ConsumeOutcome {
   applied: number;
+  /** Of the applied messages, those the index already held (acked without index statements). */
+  duplicates: number;
   retried: number;
   rejected: number;
   watermarks: Map<number, number>;
 }
 
 export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeOutcome> {
-  const outcome: ConsumeOutcome = { applied: 0, retried: 0, rejected: 0, watermarks: new Map() };
+  const outcome: ConsumeOutcome = { applied: 0, duplicates: 0, retried: 0, rejected: 0, watermarks: new Map() };
   const valid: Message<ChangeMessage>[] = [];
   const backfills: Message<unknown>[] = [];
   for (const msg of batch.messages) {
@@ -84,14 +88,14 @@ export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerD
 
 async function applyValid(valid: Message<ChangeMessage>[], deps: ConsumerDeps, outcome: ConsumeOutcome): Promise<void> {
   try {
-    merge(outcome.watermarks, await applyMessages(valid.map((m) => m.body), deps));
+    merge(outcome.watermarks, await applyMessages(valid.map((m) => m.body), deps, outcome));
     for (const m of valid) m.ack();
     outcome.applied = valid.length;
   } catch (batchError) {
     console.warn(`blaze consumer: batch of ${valid.length} failed (${describe(batchError)}); retrying one by one`);
     for (const m of valid) {
       try {
-        merge(outcome.watermarks, await applyMessages([m.body], deps));
+        merge(outcome.watermarks, await applyMessages([m.body], deps, outcome));
         m.ack();
         outcome.applied++;
       } catch (e) {
@@ -110,8 +114,20 @@ async function applyValid(valid: Message<ChangeMessage>[], deps: ConsumerDeps, o
 }
 
 /** Applies messages and advances watermarks; returns the new watermark per shard. */
-export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDeps): Promise<Map<number, number>> {
-  const changes = await resolveChanges(messages.flatMap((m) => m.changes), deps);
+export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDeps, counts?: { duplicates: number }): Promise<Map<number, number>> {
+  const shards = [...new Set(messages.map((m) => m.shard))];
+  // Duplicates (a resend racing its original, a redelivery) cost one read:
+  // what the index already holds is dropped before any statement is built.
+  const before = await readAppliedStates(deps.dbs[0], shards);
+  const applied = (shard: number, from: number, to: number) => isApplied(before.get(shard)!, from, to);
+  const fresh = messages.filter((m) => !applied(m.shard, m.fromSeq, m.toSeq));
+  if (fresh.length === 0) {
+    if (counts) counts.duplicates += messages.length;
+    return new Map([...before].map(([shard, m]) => [shard, m.watermark]));
+  }
+
+  const pending = fresh.flatMap((m) => m.changes.filter((c) => !applied(m.shard, c.seq, c.seq)));
+  const changes = await resolveChanges(pending, deps);
   const perDb = new Map<number, ResolvedChange[]>();
   for (const c of changes) {
     const p = parseDocumentPath(c.path);
@@ -123,8 +139,7 @@ export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDep
   for (const [i, cs] of perDb) {
     if (i !== 0) await runBatch(deps.dbs[i], applyStatements(cs, deps.indexConfig));
   }
-  const shards = [...new Set(messages.map((m) => m.shard))];
-  const rangeRows = messages.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
+  const rangeRows = fresh.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
   const results = await runBatch<WatermarkRow>(deps.dbs[0], [
     ...applyStatements(perDb.get(0) ?? [], deps.indexConfig),
     sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) VALUES ${sql.join(rangeRows, sql`, `)}`,
@@ -136,8 +151,8 @@ export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDep
     .filter(([, m]) => m.ranges >= COMPACT_AFTER_RANGES)
     .flatMap(([shard, m]) => compactStatements(shard, m.watermark, now));
   if (compaction.length > 0) await runBatch(deps.dbs[0], compaction);
-  const advanced = new Map([...marks].map(([shard, m]) => [shard, m.watermark]));
-  return advanced;
+  if (counts) counts.duplicates += messages.length - fresh.length;
+  return new Map([...marks].map(([shard, m]) => [shard, m.watermark]));
 }
 
 /**

@@ -32,3 +32,26 @@ describe("watermarkRowsQuery", () => {
     expect(() => watermarkRowsQuery([1, -2])).toThrow();
   });
 });
+
+describe("applied state", () => {
+  it("tells applied runs from missing ones, and counts what the index holds", async () => {
+    const { watermarksFromRows, isApplied, appliedCount, highestApplied } = await import("./watermarks");
+    const rows = [
+      { k: "w" as const, shard: 1, from_seq: 10, to_seq: 10 },
+      { k: "r" as const, shard: 1, from_seq: 11, to_seq: 12 },
+      { k: "r" as const, shard: 1, from_seq: 20, to_seq: 25 },
+      { k: "r" as const, shard: 1, from_seq: 24, to_seq: 30 },
+      { k: "r" as const, shard: 1, from_seq: 3, to_seq: 5 },
+    ];
+    const s = watermarksFromRows(rows, [1]).get(1)!;
+    expect(s.watermark).toBe(12);
+    expect(s.above).toEqual([{ fromSeq: 20, toSeq: 30 }]);
+    expect(isApplied(s, 1, 12)).toBe(true);
+    expect(isApplied(s, 8, 21)).toBe(false);
+    expect(isApplied(s, 12, 13)).toBe(false);
+    expect(isApplied(s, 21, 30)).toBe(true);
+    expect(isApplied(s, 25, 31)).toBe(false);
+    expect(appliedCount(s)).toBe(12 + 11);
+    expect(highestApplied(s)).toBe(30);
+  });
+});

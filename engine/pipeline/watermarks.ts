@@ -46,9 +46,14 @@ export function watermarkRowsQuery(shards: number[]): SQL {
     SELECT 'r' AS k, shard, from_seq, to_seq FROM applied_ranges WHERE shard IN (${list})`;
 }
 
-export interface ShardWatermark {
-  /** The watermark: stored value advanced over the applied runs. */
+/** What the index holds of one shard: every seq up to `watermark`, and the runs above it. */
+export interface AppliedState {
   watermark: number;
+  /** Applied runs above the watermark, sorted, merged, none touching the watermark. */
+  above: SeqRange[];
+}
+
+export interface ShardWatermark extends AppliedState {
   /** What `watermarks.applied_seq` holds. */
   stored: number;
   /** How many runs are recorded for the shard. */
@@ -60,9 +65,43 @@ export function watermarksFromRows(rows: WatermarkRow[], shards: number[]): Map<
   for (const shard of shards) {
     const stored = rows.find((r) => r.k === "w" && r.shard === shard)?.to_seq ?? 0;
     const ranges = rows.filter((r) => r.k === "r" && r.shard === shard).map((r) => ({ fromSeq: r.from_seq, toSeq: r.to_seq }));
-    out.set(shard, { watermark: advanceWatermark(stored, ranges), stored, ranges: ranges.length });
+    const watermark = advanceWatermark(stored, ranges);
+    out.set(shard, { watermark, above: mergeAbove(watermark, ranges), stored, ranges: ranges.length });
   }
   return out;
+}
+
+function mergeAbove(watermark: number, ranges: SeqRange[]): SeqRange[] {
+  const merged: SeqRange[] = [];
+  for (const r of [...ranges].sort((a, b) => a.fromSeq - b.fromSeq)) {
+    if (r.toSeq <= watermark) continue;
+    const from = Math.max(r.fromSeq, watermark + 1);
+    const last = merged[merged.length - 1];
+    if (last && from <= last.toSeq + 1) last.toSeq = Math.max(last.toSeq, r.toSeq);
+    else merged.push({ fromSeq: from, toSeq: r.toSeq });
+  }
+  return merged;
+}
+
+/** Whether every seq of `fromSeq..toSeq` is already in the index. */
+export function isApplied(state: AppliedState, fromSeq: number, toSeq: number): boolean {
+  if (toSeq <= state.watermark) return true;
+  const from = Math.max(fromSeq, state.watermark + 1);
+  return state.above.some((r) => r.fromSeq <= from && toSeq <= r.toSeq);
+}
+
+/**
+ * How many seqs the index holds: the watermark plus the runs above it. It
+ * grows whenever anything new is applied, even while a lost message holds the
+ * watermark back, so it tells a working consumer from a stalled one.
+ */
+export function appliedCount(state: AppliedState): number {
+  return state.above.reduce((n, r) => n + r.toSeq - r.fromSeq + 1, state.watermark);
+}
+
+/** The highest seq the index holds (0 when none). */
+export function highestApplied(state: AppliedState): number {
+  return state.above.length > 0 ? state.above[state.above.length - 1].toSeq : state.watermark;
 }
 
 /** Statements that fold a shard's applied runs into its stored watermark. */
@@ -76,11 +115,19 @@ export function compactStatements(shard: number, watermark: number, now: string)
 
 /** Watermarks of several shards (read-your-writes, outbox acknowledgement). */
 export async function readWatermarks(meta: D1Database, shards: number[]): Promise<Map<number, number>> {
-  if (shards.length === 0) return new Map();
-  const rows = await all<WatermarkRow>(meta, watermarkRowsQuery(shards));
-  return new Map([...watermarksFromRows(rows, shards)].map(([shard, w]) => [shard, w.watermark]));
+  return new Map([...(await readAppliedStates(meta, shards))].map(([shard, w]) => [shard, w.watermark]));
 }
 
 export async function readWatermark(meta: D1Database, shard: number): Promise<number> {
   return (await readWatermarks(meta, [shard])).get(shard) ?? 0;
+}
+
+/** Applied states of several shards, in one query. */
+export async function readAppliedStates(meta: D1Database, shards: number[]): Promise<Map<number, ShardWatermark>> {
+  if (shards.length === 0) return new Map();
+  return watermarksFromRows(await all<WatermarkRow>(meta, watermarkRowsQuery(shards)), shards);
+}
+
+export async function readAppliedState(meta: D1Database, shard: number): Promise<AppliedState> {
+  return (await readAppliedStates(meta, [shard])).get(shard)!;
 }
