@@ -77,6 +77,9 @@ describe("write -> outbox -> queue -> D1", () => {
       const last = state.storage.sql.exec<{ value: number }>(`SELECT value FROM meta WHERE key = 'last_seq'`).one().value;
       state.storage.sql.exec(`INSERT OR REPLACE INTO outbox (seq, attempts, sent_at) VALUES (?, 1, 0)`, last);
       state.storage.sql.exec(`UPDATE outbox SET sent_at = 0`);
+      // ... and the index has shown no progress since then.
+      const stalled = { watermark: 0, applied: 0, highest: 0, watermarkAt: 0, appliedAt: 0 };
+      state.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('index_progress', ?)`, JSON.stringify(stalled));
       return last;
     });
     expect(seq).toBeGreaterThan(0);

@@ -51,7 +51,20 @@ export interface ConsumeOutcome {
   watermarks: Map<number, number>;
 }
 
+/** Test hooks around each queue batch: a slow consumer, counting deliveries. Unset in production. */
+export const consumerHooks: {
+  beforeBatch: ((batch: MessageBatch<unknown>) => Promise<void>) | null;
+  afterBatch: ((batch: MessageBatch<unknown>, outcome: ConsumeOutcome) => void) | null;
+} = { beforeBatch: null, afterBatch: null };
+
 export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeOutcome> {
+  await consumerHooks.beforeBatch?.(batch);
+  const outcome = await consume(batch, deps);
+  consumerHooks.afterBatch?.(batch, outcome);
+  return outcome;
+}
+
+async function consume(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeOutcome> {
   const outcome: ConsumeOutcome = { applied: 0, duplicates: 0, retried: 0, rejected: 0, watermarks: new Map() };
   const valid: Message<ChangeMessage>[] = [];
   const backfills: Message<unknown>[] = [];

@@ -7,8 +7,21 @@
 import { BlazeError } from "../core/errors";
 import type { DocumentData } from "../core/values";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
+import type { IndexProgress, ResendClock } from "../pipeline/drain";
 import { planWrite, type PlannedWrite, type StoredDoc } from "./plan-write";
 import { migrateShardSchema } from "./schema";
+
+/**
+ * When a sent outbox row falls due again: max(sent_at, progress time) plus
+ * the base wait doubled per earlier send (engine/pipeline/drain.ts). A row
+ * below the highest applied seq (a gap) waits on the watermark's progress,
+ * any other on any progress. Arguments: resendArgs().
+ */
+const RESEND_DUE_AT = `(MAX(sent_at, CASE WHEN seq < ? THEN ? ELSE ? END) + ? * (1 << MIN(MAX(attempts - 1, 0), ?)))`;
+
+function resendArgs(c: Omit<ResendClock, "now">): number[] {
+  return [c.progress.highest, c.progress.watermarkAt, c.progress.appliedAt, c.baseMs, c.maxDoublings];
+}
 
 /** How many recent changes stay in the log for listener resume. */
 export const RESUME_WINDOW = 10_000;
@@ -197,25 +210,67 @@ export class DocStore {
     return row?.s ?? this.lastSeq() + 1;
   }
 
-  /** Outbox rows due for (re)sending: never sent, or sent before `resendBefore`. */
-  dueOutbox(resendBefore: number, limit: number): Change[] {
+  /** Outbox rows never sent (or whose send failed), by seq. */
+  unsentOutbox(limit: number): Change[] {
     return this.sql
       .exec<ChangeRow>(
-        `SELECT c.* FROM outbox o JOIN changes c ON c.seq = o.seq
-          WHERE o.sent_at IS NULL OR o.sent_at < ? ORDER BY o.seq LIMIT ?`,
-        resendBefore, limit,
+        `SELECT c.* FROM outbox o JOIN changes c ON c.seq = o.seq WHERE o.sent_at IS NULL ORDER BY o.seq LIMIT ?`,
+        limit,
       )
       .toArray()
       .map((r) => this.toChange(r));
   }
 
-  markSent(seqs: number[], at: number): void {
-    for (const seq of seqs) this.sql.exec(`UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE seq = ?`, at, seq);
+  /** Sent rows due again (the rule is in engine/pipeline/drain.ts), by seq. */
+  dueForResend(clock: ResendClock, limit: number): number[] {
+    return this.sql
+      .exec<{ seq: number }>(
+        `SELECT seq FROM outbox WHERE sent_at IS NOT NULL AND ${RESEND_DUE_AT} <= ? ORDER BY seq LIMIT ?`,
+        ...resendArgs(clock), clock.now, limit,
+      )
+      .toArray()
+      .map((r) => r.seq);
   }
 
-  /** A failed send: the rows are due again at the next drain. */
+  nextResendAt(clock: Omit<ResendClock, "now">): number | null {
+    return this.sql
+      .exec<{ t: number | null }>(`SELECT MIN(${RESEND_DUE_AT}) AS t FROM outbox WHERE sent_at IS NOT NULL`, ...resendArgs(clock))
+      .one().t;
+  }
+
+  changesBySeq(seqs: number[]): Change[] {
+    if (seqs.length === 0) return [];
+    // One JSON parameter: any number of seqs in one statement.
+    return this.sql
+      .exec<ChangeRow>(`SELECT * FROM changes WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq`, JSON.stringify(seqs))
+      .toArray()
+      .map((r) => this.toChange(r));
+  }
+
+  markSent(seqs: number[], at: number): void {
+    if (seqs.length === 0) return;
+    this.sql.exec(
+      `UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE seq IN (SELECT value FROM json_each(?))`,
+      at, JSON.stringify(seqs),
+    );
+  }
+
+  /** A failed send: the rows are due again at the next drain; the wait of their next send does not grow. */
   markUnsent(seqs: number[]): void {
-    for (const seq of seqs) this.sql.exec(`UPDATE outbox SET sent_at = NULL, attempts = attempts + 1 WHERE seq = ?`, seq);
+    if (seqs.length === 0) return;
+    this.sql.exec(`UPDATE outbox SET sent_at = NULL WHERE seq IN (SELECT value FROM json_each(?))`, JSON.stringify(seqs));
+  }
+
+  indexProgress(): IndexProgress | null {
+    const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'index_progress'`).toArray()[0];
+    return row ? (JSON.parse(row.value) as IndexProgress) : null;
+  }
+
+  setIndexProgress(progress: IndexProgress): void {
+    this.sql.exec(
+      `INSERT INTO meta (key, value) VALUES ('index_progress', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+      JSON.stringify(progress),
+    );
   }
 
   /**
@@ -228,11 +283,8 @@ export class DocStore {
     this.sql.exec(`DELETE FROM changes WHERE seq < ?`, keepFrom);
   }
 
-  outboxStats(): { count: number; minSeq: number | null; oldestSentAt: number | null } {
-    const r = this.sql
-      .exec<{ n: number; s: number | null; t: number | null }>(`SELECT COUNT(*) AS n, MIN(seq) AS s, MIN(sent_at) AS t FROM outbox`)
-      .toArray()[0];
-    return { count: r.n, minSeq: r.s, oldestSentAt: r.t };
+  outboxStats(): { count: number } {
+    return { count: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox`).one().n };
   }
 
   // ---- internals ---------------------------------------------------------

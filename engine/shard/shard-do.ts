@@ -9,9 +9,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { BlazeError, toRpcResult, unwrap, type RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
-import { drainOutbox } from "../pipeline/drain";
+import { drainOutbox, noteApplied } from "../pipeline/drain";
 import type { ChangeMessage } from "../pipeline/messages";
-import { readWatermark } from "../pipeline/watermarks";
+import { readAppliedState } from "../pipeline/watermarks";
 import { Connections } from "../sockets/connections";
 import { Coordinator, type BatchOutcome, type Participant, type ShardWrites } from "./coordinator";
 import { DocListeners } from "./doc-listeners";
@@ -24,6 +24,14 @@ export interface Faults {
   failQueueSend: number;
   failPrepare: number;
   failCommit: number;
+  /** Replaces OUTBOX_RESEND_MS for this object (tests of the resend rule). */
+  resendAfterMs: number | null;
+}
+
+/** Changes this object has sent to the queue since it started, first sends and resends apart. */
+export interface OutboxCounters {
+  sent: number;
+  resent: number;
 }
 
 const HOUR = 3_600_000;
@@ -48,7 +56,8 @@ export class ShardDO extends DurableObject<Env> {
   /** Moving average of the time between commits, to tell a busy shard from an idle one. */
   private commitGapMs = Number.POSITIVE_INFINITY;
   private lastCommitAt = 0;
-  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0 };
+  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null };
+  readonly outboxCounters: OutboxCounters = { sent: 0, resent: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -93,7 +102,7 @@ export class ShardDO extends DurableObject<Env> {
 
   /** The consumer applied everything up to `watermark`: free outbox rows. */
   async acked(shard: number, watermark: number): Promise<RpcResult<void>> {
-    return this.rpc(shard, async (store) => store.ackThrough(watermark));
+    return this.rpc(shard, async (store) => noteApplied(store, watermark, Date.now()));
   }
 
   async lastSeq(shard: number): Promise<RpcResult<number>> {
@@ -228,10 +237,12 @@ export class ShardDO extends DurableObject<Env> {
     const now = Date.now();
     const drained = await drainOutbox(store, {
       queue: this.queue(),
-      readWatermark: () => readWatermark(metaDatabase(this.env), store.shard).catch(() => null),
+      readApplied: () => readAppliedState(metaDatabase(this.env), store.shard).catch(() => null),
       now,
       resendAfterMs: this.resendAfterMs(),
     });
+    this.outboxCounters.sent += drained.sent;
+    this.outboxCounters.resent += drained.resent;
     if (drained.failed > 0) {
       this.sendFailures++;
       return now + Math.min(100 * 2 ** this.sendFailures, 60_000);
@@ -267,7 +278,7 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   private resendAfterMs(): number {
-    return Number(this.env.OUTBOX_RESEND_MS ?? 10_000);
+    return this.faults.resendAfterMs ?? Number(this.env.OUTBOX_RESEND_MS ?? 10_000);
   }
 
   /**
