@@ -181,6 +181,23 @@ describe("POST /v1/query: collection groups, explain, read-your-writes", () => {
     }
   });
 
+  it("is strongly consistent by default: a query right after a write sees it, without a token", async () => {
+    for (let i = 0; i < 5; i++) {
+      expect((await api("PUT", "/v1/docs/strong/alice", { age: 30, round: i })).status).toBe(200);
+      expect((await api("PATCH", "/v1/docs/strong/alice", { age: 31 })).status).toBe(200);
+      const r = await query({ from: { collection: "strong" }, where: ["round", "==", i] });
+      expect(r.body.docs.map((d: { data: { age: number } }) => d.data.age)).toEqual([31]);
+    }
+  });
+
+  it("takes consistency eventual, and refuses other values", async () => {
+    const r = await query({ from: { collection: "strong" }, consistency: "eventual" });
+    expect(r.status).toBe(200);
+    const bad = await query({ from: { collection: "strong" }, consistency: "linearizable" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('consistency must be "strong" or "eventual"');
+  });
+
   it("answers UNAVAILABLE when the index does not catch up in time", async () => {
     const err = await waitForIndex(env.DB, "3:999999999", 50).catch((e) => e);
     expect(err).toBeInstanceOf(BlazeError);

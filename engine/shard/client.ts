@@ -4,7 +4,7 @@
  * results back in the order the client sent the writes.
  */
 import { BlazeError, unwrap, type RpcResult } from "../core/errors";
-import { formatToken, mergeTokens, parseToken } from "../core/tokens";
+import { formatToken, mergeTokens, parseToken, type WriteToken } from "../core/tokens";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { PendingResult } from "./coordinator";
 import { shardCount, shardOf, shardStub } from "./routing";
@@ -61,6 +61,16 @@ export function connectListener(env: Env, shard: number, request: Request): Prom
 /** The current state of a document as a change (the consumer's by-reference fetch). */
 export async function fetchChange(env: Env, shard: number, path: string): Promise<Change> {
   return call(() => shardStub(env, shard).fetchChange(shard, path));
+}
+
+/**
+ * A token for everything acknowledged so far on every shard: a query that
+ * waits for it sees every write acknowledged to any client before this call.
+ */
+export async function syncToken(env: Env): Promise<WriteToken> {
+  const shards = Array.from({ length: shardCount(env) }, (_, i) => i);
+  const seqs = await Promise.all(shards.map((shard) => call(() => shardStub(env, shard).syncPoint(shard))));
+  return new Map(shards.map((s, i) => [s, seqs[i]] as [number, number]).filter(([, seq]) => seq > 0));
 }
 
 /** Tells a shard the index has applied its changes up to `watermark`. */

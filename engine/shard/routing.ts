@@ -29,6 +29,7 @@ export interface ShardApi {
   fetchChange(shard: number, path: string): Promise<RpcResult<Change>>;
   acked(shard: number, watermark: number): Promise<RpcResult<void>>;
   lastSeq(shard: number): Promise<RpcResult<number>>;
+  syncPoint(shard: number): Promise<RpcResult<number>>;
   runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<BatchOutcome>>;
   prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<PreparedResult[]>>;
   commitPrepared(shard: number, txnId: string): Promise<RpcResult<WriteResult[]>>;

@@ -52,6 +52,8 @@ export class ShardDO extends DurableObject<Env> {
   private alarmAt: number | null = null;
   private draining: Promise<number | null> | null = null;
   private drainAgain = false;
+  /** Ends a drain's coalescing wait early (a strong read is waiting). */
+  private wakeDrain: (() => void) | null = null;
   private lastDrainAt = 0;
   /** Moving average of the time between commits, to tell a busy shard from an idle one. */
   private commitGapMs = Number.POSITIVE_INFINITY;
@@ -107,6 +109,17 @@ export class ShardDO extends DurableObject<Env> {
 
   async lastSeq(shard: number): Promise<RpcResult<number>> {
     return this.rpc(shard, async (store) => store.lastSeq());
+  }
+
+  /**
+   * A strong read's sync point: the last committed seq. A drain waiting out
+   * its coalescing window goes at once, since a reader now waits for it.
+   */
+  async syncPoint(shard: number): Promise<RpcResult<number>> {
+    return this.rpc(shard, async (store) => {
+      this.wakeDrain?.();
+      return store.lastSeq();
+    });
   }
 
   // ---- multi-shard batches (two-phase commit) ---------------------------
@@ -218,7 +231,13 @@ export class ShardDO extends DurableObject<Env> {
     this.draining = (async () => {
       const busy = this.commitGapMs < DRAIN_COALESCE_MS;
       const wait = busy ? this.lastDrainAt + DRAIN_COALESCE_MS - Date.now() : 0;
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) {
+        await new Promise<void>((r) => {
+          this.wakeDrain = r;
+          setTimeout(r, wait);
+        });
+        this.wakeDrain = null;
+      }
       let nextAt: number | null;
       do {
         this.drainAgain = false;

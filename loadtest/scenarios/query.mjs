@@ -13,6 +13,7 @@ const SIZES = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number)
 const REPS = Number(process.env.BENCH_REPS ?? 40);
 const FETCH_ALL_REPS = Number(process.env.BENCH_FETCH_ALL_REPS ?? 5);
 const SEED_CHUNK = 2000;
+const PACED_WRITE_MS = Number(process.env.BENCH_PACED_WRITE_MS ?? 50);
 
 const DOC_COLUMNS = "d.path, d.doc_id AS id, d.data, d.version, d.create_time AS createTime, d.update_time AS updateTime";
 
@@ -100,9 +101,11 @@ export async function run() {
         }
         const b = [];
         const s = [];
+        const e = [];
         for (let i = 0; i < REPS; i++) {
           b.push(await blazeRun(q.blaze));
           s.push(await sqlRun(q.sql));
+          e.push(await blazeRun({ ...q.blaze, consistency: "eventual" }));
         }
         const f = [];
         for (let i = 0; i < FETCH_ALL_REPS; i++) f.push(await fetchAllRun(`q${size}`, q.client));
@@ -112,6 +115,7 @@ export async function run() {
         if (String(got) !== String(want)) throw new Error(`${name} on ${size}: Blaze returned ${got}, the client filter ${want}`);
         results[`${name}@${size}`] = {
           blazeMs: median(b.map((x) => x.ms)),
+          eventualMs: median(e.map((x) => x.ms)),
           sqlMs: median(s.map((x) => x.ms)),
           fetchAllMs: median(f.map((x) => x.ms)),
           blazeBytes: b[0].bytes,
@@ -123,13 +127,39 @@ export async function run() {
     }
 
     console.log(`\nmedian latency in ms (${REPS} runs each, concurrency 1; fetch-all ${FETCH_ALL_REPS} runs)`);
-    console.log("query            docs     Blaze   SQL     Blaze/SQL  fetch-all  speedup  bytes ratio");
+    console.log("Blaze = strong (the default); eventual = consistency: \"eventual\"; SQL = the same query hand-written");
+    console.log("query            docs     Blaze  eventual  SQL     Blaze/SQL  eventual/SQL  strong/eventual  fetch-all  speedup  bytes ratio");
     for (const [key, r] of Object.entries(results)) {
       const [name, size] = key.split("@");
       console.log(
-        `${name.padEnd(16)} ${size.padStart(7)}  ${fmt(r.blazeMs).padStart(6)}  ${fmt(r.sqlMs).padStart(6)}  ${fmt(r.blazeMs / r.sqlMs).padStart(8)}x  ${fmt(r.fetchAllMs, 0).padStart(8)}  ${fmt(r.fetchAllMs / r.blazeMs, 0).padStart(6)}x  ${fmt(r.fetchAllBytes / r.blazeBytes, 0).padStart(8)}x`,
+        `${name.padEnd(16)} ${size.padStart(7)}  ${fmt(r.blazeMs).padStart(6)}  ${fmt(r.eventualMs).padStart(6)}  ${fmt(r.sqlMs).padStart(6)}  ${fmt(r.blazeMs / r.sqlMs).padStart(8)}x  ${fmt(r.eventualMs / r.sqlMs).padStart(10)}x  ${fmt(r.blazeMs / r.eventualMs).padStart(13)}x  ${fmt(r.fetchAllMs, 0).padStart(8)}  ${fmt(r.fetchAllMs / r.blazeMs, 0).padStart(6)}x  ${fmt(r.fetchAllBytes / r.blazeBytes, 0).padStart(8)}x`,
       );
     }
+
+    // Strong next to eventual while writes are paced (one every PACED_WRITE_MS, to another collection).
+    const paced = queries(`q${SIZES[0]}`).equality.blaze;
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      while (writing) {
+        await fetch(`${server.url}/v1/docs/paced/w${written % 500}`, { method: "PUT", body: JSON.stringify({ n: written++ }) }).then(mustOk);
+        await new Promise((r) => setTimeout(r, PACED_WRITE_MS));
+      }
+    })();
+    const ps = [];
+    const pe = [];
+    for (let i = 0; i < REPS; i++) {
+      ps.push((await blazeRun(paced)).ms);
+      pe.push((await blazeRun({ ...paced, consistency: "eventual" })).ms);
+    }
+    writing = false;
+    await writer;
+    const pacedResult = { strongMs: median(ps), eventualMs: median(pe), writes: written };
+    console.log(
+      `\nwith a write every ${PACED_WRITE_MS} ms (${written} writes): equality@${SIZES[0]} strong ${fmt(pacedResult.strongMs)} ms, ` +
+        `eventual ${fmt(pacedResult.eventualMs)} ms, strong/eventual ${fmt(pacedResult.strongMs / pacedResult.eventualMs)}x (limit 2x)`,
+    );
+    results.paced = pacedResult;
     if (SIZES.length === 2) {
       const [small, big] = SIZES;
       console.log(`\nscaling ${big} vs ${small} documents (Blaze latency ratio, target <= 1.3x):`);

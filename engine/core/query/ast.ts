@@ -49,6 +49,8 @@ export interface QueryAst {
   aggregate?: Record<string, AggregateAst>;
   /** A write token: wait until the index has applied that write. */
   after?: string;
+  /** "strong" (default): see every write acknowledged before the query; "eventual": read the index as it is. */
+  consistency?: "strong" | "eventual";
   explain?: boolean;
 }
 
@@ -179,6 +181,7 @@ export const QuerySchema: z.ZodType<QueryAst> = z
         .optional(),
       after: z.string({ error: "after must be a write token string" }).min(1, "after must not be empty").optional(),
       explain: z.boolean({ error: "explain must be a boolean" }).optional(),
+      consistency: z.enum(["strong", "eventual"], { error: 'consistency must be "strong" or "eventual"' }).optional(),
     },
     { error: (issue) => (issue.code === "invalid_type" ? "the query body must be a JSON object" : undefined) },
   )

@@ -115,6 +115,8 @@ export interface NormalizedQuery {
   aggregate: AggregateSpec[] | null;
   /** Write token to wait for; not part of the query's identity. */
   after: string | null;
+  /** Strong: also wait for every write acknowledged before the query; not part of the query's identity. */
+  consistency: "strong" | "eventual";
   /** Return the plan too; not part of the query's identity. */
   explain: boolean;
 }
@@ -496,6 +498,7 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
     select: normalizeSelect(ast.select),
     aggregate: normalizeAggregate(ast.aggregate),
     after: ast.after ?? null,
+    consistency: ast.consistency ?? "strong",
     explain: ast.explain ?? false,
   };
 }

@@ -11,7 +11,9 @@ import { runQuery, type QueryDeps } from "../../query/executor";
 import { normalizeQuery } from "../../core/query/normalize";
 import { superviseIndexBuilds } from "../../pipeline/backfill";
 import { BACKFILL_MESSAGE } from "../../pipeline/messages";
+import { syncToken } from "../../shard/client";
 import { shardCount } from "../../shard/routing";
+import { formatToken, mergeTokens, parseToken } from "../../core/tokens";
 import { readJson } from "../request";
 import type { AppEnv } from "../context";
 
@@ -29,8 +31,16 @@ export function queryDeps(env: Env): QueryDeps {
   };
 }
 
+/** The caller's token (if any) merged with every shard's current sync point. */
+async function strongAfter(env: Env, after: string | null): Promise<string | null> {
+  const token = await syncToken(env);
+  const merged = after === null ? token : mergeTokens(token, parseToken(after));
+  return merged.size === 0 ? null : formatToken(merged);
+}
+
 export const queryRoutes = new Hono<AppEnv>().post("/", async (c) => {
-  const nq = normalizeQuery(parseQuery(await readJson(c.req.raw)));
+  let nq = normalizeQuery(parseQuery(await readJson(c.req.raw)));
+  if (nq.consistency === "strong") nq = { ...nq, after: await strongAfter(c.env, nq.after) };
   const result = await runQuery(queryDeps(c.env), nq);
   const body: Record<string, unknown> = nq.aggregate !== null ? { aggregates: result.aggregates } : { docs: result.docs };
   if (result.next) body.next = result.next;
