@@ -79,6 +79,15 @@ describe("ids Firestore refuses", () => {
     expect((await api("GET", "/v1/docs/c/d")).status).toBe(404);
   });
 
+  it("caps a path at 6 KiB, as Firestore caps a document name, so no change outgrows a queue message", async () => {
+    const seg = (i: number) => `${i}`.padEnd(1200, "x");
+    const ok = [0, 1, 2, 3].map(seg).join("/");
+    expect((await api("PUT", `/v1/docs/${ok}`, { a: 1 })).status).toBe(200);
+    const long = [0, 1, 2, 3, 4, 5].map(seg).join("/");
+    expect(await refused("PUT", `/v1/docs/${long}`, { a: 1 })).toContain("more than the limit of 6144");
+    expect(await refused("POST", "/v1/batch", { writes: [{ op: "set", path: long, data: {} }] })).toContain("6144");
+  });
+
   it("refuses invalid UTF-8 and bad percent-encoding", async () => {
     expect(await refused("PUT", "/v1/docs/c/%FF", { a: 1 })).toContain("percent-encoding");
     expect(await refused("PUT", "/v1/docs/c/%C3", { a: 1 })).toContain("percent-encoding");

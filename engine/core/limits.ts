@@ -9,6 +9,8 @@ export const LIMITS = {
   maxDepth: 20,
   /** Max bytes in a document id, UTF-8. */
   maxIdBytes: 1500,
+  /** Max bytes of a document or collection path, UTF-8 (Firestore: a document name is at most 6 KiB). */
+  maxPathBytes: 6 * 1024,
   /** Max segments in a path (Firestore allows 100 nested levels). */
   maxPathSegments: 100,
   /** Max writes in one batch. */

@@ -21,6 +21,10 @@ describe("parsePath", () => {
     expect(messageOf(() => parsePath("a/__id__"))).toMatch(/"__id__" is reserved/);
     expect(messageOf(() => parsePath(42))).toMatch(/string/);
     expect(messageOf(() => parsePath("a/" + "x".repeat(1501)))).toMatch(/1501 bytes.*1500/);
+    // Firestore's 6 KiB document name: five ids of 1,200 bytes pass, six do not.
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `${i}`.padEnd(1200, "x")).join("/");
+    expect(parsePath(ids(5))).toHaveLength(5);
+    expect(messageOf(() => parsePath(ids(6)))).toMatch(/path is 7205 bytes, more than the limit of 6144/);
     expect(() => parsePath("a/" + "é".repeat(750))).not.toThrow();
     expect(messageOf(() => parsePath("a/" + "é".repeat(751)))).toMatch(/1502 bytes/);
     const long = Array.from({ length: LIMITS.maxPathSegments + 1 }, () => "s").join("/");

@@ -49,6 +49,10 @@ export function parsePath(p: unknown): string[] {
   if (p.startsWith("/") || p.endsWith("/")) {
     throw invalidArgument(`path ${quote(p)} must not start or end with "/"`);
   }
+  const bytes = utf8Length(p);
+  if (bytes > LIMITS.maxPathBytes) {
+    throw invalidArgument(`path is ${bytes} bytes, more than the limit of ${LIMITS.maxPathBytes}`, { bytes, limit: LIMITS.maxPathBytes });
+  }
   const segments = p.split("/");
   if (segments.length > LIMITS.maxPathSegments) {
     throw invalidArgument(

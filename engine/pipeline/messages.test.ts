@@ -30,6 +30,14 @@ describe("packMessages", () => {
     // 120 KB / 50 KB: at most two references per message bounds what the consumer fetches.
     expect(Math.max(...packed.map((p) => p.message.changes.length))).toBe(2);
   });
+
+  it("counts a reference's own bytes when its path is longer than the inline charge", () => {
+    // A path past the 6 KiB cap cannot be written; the sizing must still be honest.
+    const long = { ...change(1, { s: "z".repeat(70_000) }), path: `c/${"p".repeat(45_000)}` };
+    const packed = packMessages(1, [long, change(2, { s: "z".repeat(70_000) })], { maxBytes: 60_000, maxChanges: 50, maxInline: 20_000 });
+    expect(packed.map((p) => p.message.changes.length)).toEqual([1, 1]);
+    expect(packed[0].bytes).toBeGreaterThan(45_000);
+  });
 });
 
 describe("groupForSendBatch", () => {

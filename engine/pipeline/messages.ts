@@ -50,9 +50,10 @@ export function packMessages(
     if (size > limits.maxInline) {
       const { data: _omit, ...rest } = c;
       c = { ...rest, byRef: true };
-      // Charged at the inline limit, not its few bytes: the consumer fetches
-      // the whole document, so this bounds what one message makes it read.
-      size = limits.maxInline;
+      // Charged at least at the inline limit: the consumer fetches the whole
+      // document, so this bounds what one message makes it read. Its own
+      // bytes (the path, up to 6 KiB) count when they are more.
+      size = Math.max(limits.maxInline, byteLength(JSON.stringify(c)));
     }
     const contiguous = current !== null && c.seq === current.toSeq + 1;
     if (!current || !contiguous || current.changes.length >= limits.maxChanges || bytes + size + 1 > limits.maxBytes - envelope) {
