@@ -28,6 +28,8 @@ export interface IndexEntryOptions {
    * even if a later config (a removed exemption) makes it exceed the limit.
    */
   maxEntries?: number;
+  /** Entries the document has in composite indexes, counted against the same limit. */
+  compositeEntries?: number;
 }
 
 export function indexEntriesFor(data: DocumentData, opts: IndexEntryOptions = {}): IndexEntry[] {
@@ -54,11 +56,13 @@ export function indexEntriesFor(data: DocumentData, opts: IndexEntryOptions = {}
   };
   walk(data, []);
   const limit = opts.maxEntries ?? LIMITS.maxIndexEntriesPerDocument;
-  if (entries.length > limit) {
+  const composite = opts.compositeEntries ?? 0;
+  const count = entries.length + composite;
+  if (count > limit) {
     throw invalidArgument(
-      `document needs ${entries.length} index entries, more than the limit of ${limit}` +
-        " (every field and every distinct array element counts; exempt large fields from indexing)",
-      { count: entries.length, limit },
+      `document needs ${count} index entries${composite ? ` (${composite} of them in composite indexes)` : ""}, more than the limit of ${limit}` +
+        " (every field, every distinct array element and every composite index row counts; exempt large fields from indexing)",
+      { count, composite, limit },
     );
   }
   return entries;

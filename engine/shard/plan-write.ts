@@ -8,8 +8,10 @@ import { applySet, applyUpdate } from "../core/transforms";
 import type { DocumentData } from "../core/values";
 import type { Write } from "../core/writes";
 import { indexEntriesFor } from "../index/entries";
-import { isExempt } from "../index/config";
+import { compositeEntriesFor } from "../index/composite";
+import { indexesFor, isExempt } from "../index/config";
 import { indexConfig } from "../index/load-config";
+import type { IndexConfig } from "../index/config-types";
 import { parseDocumentPath } from "../core/paths";
 
 /** A document as the shard stores it; `deleted` rows are tombstones. */
@@ -30,7 +32,7 @@ export type PlannedWrite =
   /** Deleting a missing document changes nothing (Firestore semantics). */
   | { op: "noop"; path: string; version: number; updateTime: string };
 
-export function planWrite(current: StoredDoc | null, write: Write, now: Date): PlannedWrite {
+export function planWrite(current: StoredDoc | null, write: Write, now: Date, config: IndexConfig = indexConfig): PlannedWrite {
   const live = current && !current.deleted ? current : null;
   checkPrecondition(live, write);
   const nowIso = now.toISOString();
@@ -49,8 +51,11 @@ export function planWrite(current: StoredDoc | null, write: Write, now: Date): P
   }
   // Counting index entries here rejects a document the index could not hold,
   // before it is acknowledged (the consumer must never meet one).
+  // Composite rows count too: an array-contains field in a composite index
+  // makes one row per distinct element.
   const { collectionId } = parseDocumentPath(write.path);
-  indexEntriesFor(data, { exempt: (field) => isExempt(indexConfig, collectionId, field) });
+  const compositeEntries = indexesFor(config, collectionId).reduce((n, index) => n + compositeEntriesFor(index, write.path, data).length, 0);
+  indexEntriesFor(data, { exempt: (field) => isExempt(config, collectionId, field), compositeEntries });
   return { op: "set", path: write.path, data, version, createTime: live?.createTime ?? nowIso, updateTime: nowIso, existed: live !== null };
 }
 
