@@ -142,7 +142,7 @@ describe("composite index backfill", () => {
     await seed(23);
     const config = withIndexes();
     expect(await compositeRows()).toEqual([]);
-    expect(await ensureIndexBuilds(env.DB, config)).toBe(true);
+    expect((await ensureIndexBuilds(env.DB, config)).pending).toBe(true);
     const [byA, byTag] = config.indexes;
     expect(await buildStates()).toEqual({ [byA.id]: "building", [byTag.id]: "building" });
     expect(await indexReady(env.DB, byA.id)).toBe(false);
@@ -157,7 +157,7 @@ describe("composite index backfill", () => {
     expect(await indexReady(env.DB, byA.id)).toBe(true);
     await assertIndexReady(env.DB, byTag);
     // Declaring again changes nothing.
-    expect(await ensureIndexBuilds(env.DB, withIndexes())).toBe(false);
+    expect((await ensureIndexBuilds(env.DB, withIndexes())).pending).toBe(false);
   });
 
   it("marks an index ready at once when its collection has no documents yet", async () => {
@@ -165,7 +165,7 @@ describe("composite index backfill", () => {
     const config = withIndexes();
     expect(await indexReady(env.DB, config.indexes[0].id)).toBe(false); // not declared here yet
     expect(await indexReady(env.DB, config.indexes[0])).toBe(true); // but nothing can be missing
-    expect(await ensureIndexBuilds(env.DB, config)).toBe(false);
+    expect((await ensureIndexBuilds(env.DB, config)).pending).toBe(false);
     expect(Object.values(await buildStates())).toEqual(["ready", "ready"]);
     // The consumer maintains it from the first document on.
     await write(config, [["bf/new", { a: 1, b: 2, tags: ["q"] }]]);
@@ -265,6 +265,21 @@ describe("composite index backfill", () => {
     expect(sent).toEqual([]);
   });
 
+  it("starts one backfill chain however many isolates and queries find the build", async () => {
+    await seed(5);
+    const config = withIndexes();
+    const sent: unknown[] = [];
+    // Each isolate has its own config object (a fresh module); here, copies.
+    const isolates = Array.from({ length: 4 }, () => deps({ ...config }, sent));
+    const t0 = Date.now();
+    await Promise.all(isolates.map((d) => superviseIndexBuilds(d, t0)));
+    expect(sent).toEqual([BACKFILL_MESSAGE]);
+    // All of them find it stalled later: still one restart.
+    sent.length = 0;
+    await Promise.all(isolates.map((d) => superviseIndexBuilds(d, t0 + BACKFILL_STALL_MS + 60_000)));
+    expect(sent).toEqual([BACKFILL_MESSAGE]);
+  });
+
   it("drops the entries of an index removed from the config, and rebuilds it if it comes back", async () => {
     await seed(12);
     const config = withIndexes();
@@ -275,7 +290,7 @@ describe("composite index backfill", () => {
 
     const [byA, byTag] = config.indexes;
     const fewer: IndexConfig = { indexes: [byA], exemptions: [] };
-    expect(await ensureIndexBuilds(env.DB, fewer)).toBe(true);
+    expect((await ensureIndexBuilds(env.DB, fewer)).pending).toBe(true);
     expect(await buildStates()).toEqual({ [byA.id]: "ready", [byTag.id]: "dropping" });
     expect(await indexReady(env.DB, byTag)).toBe(false);
     await stepToEnd(fewer, 100);
@@ -283,7 +298,7 @@ describe("composite index backfill", () => {
     expect(await compositeRows()).toEqual(expectedRows(fewer));
 
     // Back in the config: built again from scratch.
-    expect(await ensureIndexBuilds(env.DB, config)).toBe(true);
+    expect((await ensureIndexBuilds(env.DB, config)).pending).toBe(true);
     expect(await buildStates()).toEqual({ [byA.id]: "ready", [byTag.id]: "building" });
     await stepToEnd(config, 7);
     expect(await compositeRows()).toEqual(built);
@@ -296,7 +311,7 @@ describe("composite index backfill", () => {
     await stepToEnd(config, 100);
     await ensureIndexBuilds(env.DB, EMPTY_INDEX_CONFIG);
     expect(Object.values(await buildStates())).toEqual(["dropping", "dropping"]);
-    expect(await ensureIndexBuilds(env.DB, config)).toBe(true);
+    expect((await ensureIndexBuilds(env.DB, config)).pending).toBe(true);
     expect(Object.values(await buildStates())).toEqual(["building", "building"]);
     await stepToEnd(config, 100);
     expect(await compositeRows()).toEqual(expectedRows(config));

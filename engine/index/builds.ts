@@ -7,7 +7,7 @@
 import { sql } from "drizzle-orm";
 import { BlazeError } from "../core/errors";
 import type { CompositeIndex, IndexConfig } from "./config-types";
-import { all, runBatch } from "./d1";
+import { all, prepare } from "./d1";
 
 export type BuildState = "building" | "ready" | "dropping";
 
@@ -15,9 +15,12 @@ export type BuildState = "building" | "ready" | "dropping";
  * New indexes start `building` (or `ready` at once if this database holds no
  * document of their collection id yet: nothing to backfill); an index that
  * was being dropped and is declared again is built again; indexes no longer
- * declared become `dropping`. Returns true if a backfill has work to do.
+ * declared become `dropping`. `pending`: a backfill has work to do.
+ * `claimed`: this call changed the table (started or restarted work); of
+ * several isolates declaring the same config at once, only one claims it,
+ * so only one starts a backfill chain.
  */
-export async function ensureIndexBuilds(db: D1Database, config: IndexConfig): Promise<boolean> {
+export async function ensureIndexBuilds(db: D1Database, config: IndexConfig): Promise<{ pending: boolean; claimed: boolean }> {
   const rows = await all<{ index_id: string; state: BuildState }>(db, sql`SELECT index_id, state FROM index_builds`);
   const have = new Map(rows.map((r) => [r.index_id, r.state]));
   const declared = new Set(config.indexes.map((i) => i.id));
@@ -37,18 +40,21 @@ export async function ensureIndexBuilds(db: D1Database, config: IndexConfig): Pr
       statements.push(sql`UPDATE index_builds SET state = 'dropping', cursor_path = '', updated_at = ${now} WHERE index_id = ${id}`);
     }
   }
-  const results = await runBatch<{ n: number }>(db, [...statements, sql`SELECT COUNT(*) AS n FROM index_builds WHERE state <> 'ready'`]);
-  return results[results.length - 1][0].n > 0;
+  const results = await db.batch<{ n: number }>(
+    [...statements, sql`SELECT COUNT(*) AS n FROM index_builds WHERE state <> 'ready'`].map((q) => prepare(db, q)),
+  );
+  const claimed = results.slice(0, -1).some((r) => (r.meta?.changes ?? 0) > 0);
+  return { pending: (results[results.length - 1].results?.[0]?.n ?? 0) > 0, claimed };
 }
 
 /**
- * True if some build or drop has made no progress since `before` (ISO time):
- * its backfill messages are gone (dead-lettered, or a local queue lost on
- * restart) and need sending again. Progress stamps updated_at.
+ * Claims the restart of stalled builds: stamps them as touched now, so the
+ * isolates that find them stalled at the same time restart one chain, not
+ * one each. True if this call claimed any.
  */
-export async function buildsStalled(db: D1Database, before: string): Promise<boolean> {
-  const [row] = await all<{ n: number }>(db, sql`SELECT COUNT(*) AS n FROM index_builds WHERE state <> 'ready' AND updated_at < ${before}`);
-  return row.n > 0;
+export async function claimStalledBuilds(db: D1Database, before: string, now: string): Promise<boolean> {
+  const r = await prepare(db, sql`UPDATE index_builds SET updated_at = ${now} WHERE state <> 'ready' AND updated_at < ${before}`).run();
+  return (r.meta?.changes ?? 0) > 0;
 }
 
 /**

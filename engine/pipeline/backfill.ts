@@ -7,7 +7,7 @@
  * was lost on restart).
  */
 import { backfillStep } from "../index/backfill";
-import { buildsStalled, ensureIndexBuilds } from "../index/builds";
+import { claimStalledBuilds, ensureIndexBuilds } from "../index/builds";
 import type { IndexConfig } from "../index/config-types";
 
 /** Documents per index database that one backfill message processes. */
@@ -36,14 +36,16 @@ const checkedAt = new WeakMap<IndexConfig, number>();
 export async function superviseIndexBuilds(deps: BackfillDeps, now = Date.now()): Promise<void> {
   const last = checkedAt.get(deps.indexConfig);
   if (last !== undefined && now - last < BACKFILL_STALL_MS) return;
+  checkedAt.set(deps.indexConfig, now);
+  // One chain per piece of work, not one per isolate or per query that met
+  // a building index: only the call that claims the work in D1 sends.
   let kick = false;
   if (last === undefined) {
-    for (const db of deps.dbs) kick = (await ensureIndexBuilds(db, deps.indexConfig)) || kick;
-  } else {
-    const before = new Date(now - BACKFILL_STALL_MS).toISOString();
-    for (const db of deps.dbs) kick = kick || (await buildsStalled(db, before));
+    for (const db of deps.dbs) kick = (await ensureIndexBuilds(db, deps.indexConfig)).claimed || kick;
   }
-  checkedAt.set(deps.indexConfig, now);
+  const before = new Date(now - BACKFILL_STALL_MS).toISOString();
+  const stamp = new Date(now).toISOString();
+  for (const db of deps.dbs) kick = (await claimStalledBuilds(db, before, stamp)) || kick;
   if (kick) await deps.requestBackfill();
 }
 
