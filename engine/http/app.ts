@@ -11,6 +11,7 @@ import { batchRoutes } from "./routes/batch";
 import { docRoutes } from "./routes/docs";
 import { listenRoutes } from "./routes/listen";
 import { queryRoutes } from "./routes/query";
+import { statusRoutes } from "./routes/status";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -19,6 +20,7 @@ export function createApp() {
   app.route("/v1/batch", batchRoutes);
   app.route("/v1/listen", listenRoutes);
   app.route("/v1/query", queryRoutes);
+  app.route("/v1/status", statusRoutes);
   app.all("/v1/*", (c) => errorResponse(new BlazeError("NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((e) => errorResponse(e));
   return app;

@@ -7,6 +7,7 @@ import { BlazeError, unwrap, type RpcResult } from "../core/errors";
 import { formatToken, mergeTokens, parseToken, type WriteToken } from "../core/tokens";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { PendingResult } from "./coordinator";
+import type { ShardStatus } from "./shard-do";
 import { shardCount, shardOf, shardStub } from "./routing";
 
 export async function getDocument(env: Env, path: string): Promise<DocumentSnapshot | null> {
@@ -71,6 +72,11 @@ export async function syncToken(env: Env): Promise<WriteToken> {
   const shards = Array.from({ length: shardCount(env) }, (_, i) => i);
   const seqs = await Promise.all(shards.map((shard) => call(() => shardStub(env, shard).syncPoint(shard))));
   return new Map(shards.map((s, i) => [s, seqs[i]] as [number, number]).filter(([, seq]) => seq > 0));
+}
+
+/** A shard's head, outbox and oldest unapplied change, given the index's watermark for it. */
+export async function shardStatus(env: Env, shard: number, watermark: number): Promise<ShardStatus> {
+  return call(() => shardStub(env, shard).status(shard, watermark));
 }
 
 /** Tells a shard the index has applied its changes up to `watermark`. */

@@ -283,6 +283,23 @@ export class DocStore {
     this.sql.exec(`DELETE FROM changes WHERE seq < ?`, keepFrom);
   }
 
+  /**
+   * How far the index is behind as this shard knows it: the outbox holds
+   * every change not yet known applied, so it spans from its lowest seq to
+   * the last commit. Two index lookups, cheap enough for every write.
+   */
+  indexLag(): { changes: number; oldestSeq: number | null } {
+    const row = this.sql.exec<{ lo: number | null }>(`SELECT MIN(seq) AS lo FROM outbox`).one();
+    if (row.lo === null) return { changes: 0, oldestSeq: null };
+    return { changes: this.lastSeq() - row.lo + 1, oldestSeq: row.lo };
+  }
+
+  /** When the change after `seq` was committed (ms epoch), or null if none is logged. */
+  committedAfter(seq: number): number | null {
+    const row = this.sql.exec<{ t: string }>(`SELECT update_time AS t FROM changes WHERE seq > ? ORDER BY seq LIMIT 1`, seq).toArray()[0];
+    return row ? Date.parse(row.t) : null;
+  }
+
   outboxStats(): { count: number } {
     return { count: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox`).one().n };
   }

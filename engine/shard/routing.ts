@@ -7,6 +7,7 @@ import type { RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { BatchOutcome, ShardWrites } from "./coordinator";
 import type { PreparedResult } from "./doc-store";
+import type { ShardStatus } from "./shard-do";
 
 export function shardCount(env: Pick<Env, "SHARD_COUNT">): number {
   const n = Number(env.SHARD_COUNT ?? 16);
@@ -30,6 +31,7 @@ export interface ShardApi {
   acked(shard: number, watermark: number): Promise<RpcResult<void>>;
   lastSeq(shard: number): Promise<RpcResult<number>>;
   syncPoint(shard: number): Promise<RpcResult<number>>;
+  status(shard: number, watermark: number): Promise<RpcResult<ShardStatus>>;
   runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<BatchOutcome>>;
   prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<PreparedResult[]>>;
   commitPrepared(shard: number, txnId: string): Promise<RpcResult<WriteResult[]>>;

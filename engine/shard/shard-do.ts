@@ -42,6 +42,15 @@ const HOUR = 3_600_000;
  * shard drains at once, keeping index lag low when writes are paced.
  */
 const DRAIN_COALESCE_MS = 200;
+/** The retry delay a write refused by INDEX_LAG_LIMIT is told to wait. */
+const INDEX_LAG_RETRY_MS = 1000;
+
+export interface ShardStatus {
+  headSeq: number;
+  outboxDepth: number;
+  /** Commit time (ms epoch) of the oldest change the index has not applied, or null. */
+  oldestUnappliedAt: number | null;
+}
 
 export class ShardDO extends DurableObject<Env> {
   private store: DocStore | null = null;
@@ -83,6 +92,7 @@ export class ShardDO extends DurableObject<Env> {
   /** Applies writes that all belong to this shard, atomically. */
   async commit(shard: number, writes: Write[]): Promise<RpcResult<WriteResult[]>> {
     return this.rpc(shard, async (store) => {
+      this.checkIndexLag(store);
       await this.resolveLocks(writes.map((w) => w.path), "write");
       const { changes, results } = store.commit(writes, new Date());
       this.afterCommit(changes);
@@ -115,6 +125,18 @@ export class ShardDO extends DurableObject<Env> {
    * A strong read's sync point: the last committed seq. A drain waiting out
    * its coalescing window goes at once, since a reader now waits for it.
    */
+  /**
+   * For GET /v1/status: the head seq, the outbox, and when the first change
+   * after the index's `watermark` (read from D1 by the caller) was committed.
+   */
+  async status(shard: number, watermark: number): Promise<RpcResult<ShardStatus>> {
+    return this.rpc(shard, async (store) => ({
+      headSeq: store.lastSeq(),
+      outboxDepth: store.outboxStats().count,
+      oldestUnappliedAt: store.committedAfter(watermark),
+    }));
+  }
+
   async syncPoint(shard: number): Promise<RpcResult<number>> {
     return this.rpc(shard, async (store) => {
       this.wakeDrain?.();
@@ -140,6 +162,7 @@ export class ShardDO extends DurableObject<Env> {
         this.faults.failPrepare--;
         throw new Error("injected fault: prepare");
       }
+      this.checkIndexLag(store);
       const planned = store.prepare(txnId, coordinator, writes, new Date());
       this.scheduleAlarm(Date.now() + this.prepareTimeoutMs());
       return planned;
@@ -287,6 +310,24 @@ export class ShardDO extends DurableObject<Env> {
     this.drain()
       .then((nextAt) => nextAt !== null && this.scheduleAlarm(nextAt))
       .catch((e) => console.error(`blaze shard ${this.store?.shard}: drain failed`, e));
+  }
+
+  /**
+   * Backpressure, off unless INDEX_LAG_LIMIT is set: a write to a shard
+   * whose changes the index is further behind than the limit is refused
+   * with RESOURCE_EXHAUSTED and a retry delay, so an import is paced by
+   * the index instead of outrunning it.
+   */
+  private checkIndexLag(store: DocStore): void {
+    const limit = Number(this.env.INDEX_LAG_LIMIT ?? 0);
+    if (!(limit > 0)) return;
+    const lag = store.indexLag().changes;
+    if (lag <= limit) return;
+    throw new BlazeError(
+      "RESOURCE_EXHAUSTED",
+      `the index is ${lag} changes behind on shard ${store.shard} (INDEX_LAG_LIMIT is ${limit}); retry after ${INDEX_LAG_RETRY_MS} ms`,
+      { shard: store.shard, lag, limit, retryAfterMs: INDEX_LAG_RETRY_MS },
+    );
   }
 
   /** Moves the alarm earlier if needed. Synchronous: `alarmAt` mirrors storage. */

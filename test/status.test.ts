@@ -1,0 +1,80 @@
+/**
+ * GET /v1/status (index lag per shard) and the INDEX_LAG_LIMIT backpressure.
+ * Lag is made real by failing a shard's queue sends (the outbox keeps the
+ * changes, the watermark stays), then released.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { ShardDO } from "../engine/shard/shard-do";
+import { api, eventually, pathsOnSameShard, runAlarm, shardFor, shardStubFor } from "./helpers";
+
+const onShard = (shard: number, f: (i: ShardDO) => void) => runInDurableObject(shardStubFor(shard) as any, (i: ShardDO) => f(i));
+
+async function status() {
+  const r = await api("GET", "/v1/status");
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+describe("GET /v1/status", () => {
+  it("reports every shard caught up once the index has applied the writes", async () => {
+    await api("PUT", "/v1/docs/st/a", { n: 1 });
+    const body = await eventually(async () => {
+      const b = await status();
+      return b.index.lagChanges === 0 ? b : null;
+    });
+    expect(body.shards).toHaveLength(16);
+    const shard = body.shards.find((s: { shard: number }) => s.shard === shardFor("st/a"));
+    expect(shard).toMatchObject({ lagChanges: 0, lagMs: 0 });
+    expect(shard.headSeq).toBeGreaterThan(0);
+    expect(shard.watermark).toBe(shard.headSeq);
+    expect(body.index).toMatchObject({ lagChanges: 0, lagLimit: null, deadLetters: expect.any(Number) });
+  });
+
+  it("shows the lag in changes and milliseconds while a shard cannot send, and recovers", async () => {
+    const paths = pathsOnSameShard("lagging", 3);
+    const shard = shardFor(paths[0]);
+    await onShard(shard, (i) => void (i.faults.failQueueSend = 1000));
+    for (const p of paths) expect((await api("PUT", `/v1/docs/${p}`, { n: 1 })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 30));
+    const s = (await status()).shards.find((x: { shard: number }) => x.shard === shard);
+    expect(s.lagChanges).toBe(3);
+    expect(s.outboxDepth).toBe(3);
+    expect(s.lagMs).toBeGreaterThanOrEqual(20);
+
+    await onShard(shard, (i) => void (i.faults.failQueueSend = 0));
+    await runAlarm(shard);
+    await eventually(async () => (await status()).shards.find((x: { shard: number }) => x.shard === shard).lagChanges === 0);
+  });
+});
+
+describe("INDEX_LAG_LIMIT", () => {
+  it("refuses writes to a shard the index is too far behind, with Retry-After, and writes nothing", async () => {
+    const paths = pathsOnSameShard("paced", 4);
+    const shard = shardFor(paths[0]);
+    await onShard(shard, (i) => {
+      i.faults.failQueueSend = 1000;
+      (i as unknown as { env: Record<string, string> }).env.INDEX_LAG_LIMIT = "2";
+    });
+    try {
+      for (const p of paths.slice(0, 3)) expect((await api("PUT", `/v1/docs/${p}`, { n: 1 })).status).toBe(200);
+      const refused = await api("PUT", `/v1/docs/${paths[3]}`, { n: 1 });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("Retry-After")).toBe("1");
+      expect(refused.body.error).toMatchObject({ code: "RESOURCE_EXHAUSTED", details: { shard, lag: 3, limit: 2, retryAfterMs: 1000 } });
+      expect((await api("GET", `/v1/docs/${paths[3]}`)).status).toBe(404);
+      expect((await api("POST", "/v1/batch", { writes: [{ op: "set", path: paths[3], data: {} }] })).status).toBe(429);
+      expect((await status()).index.lagLimit).toBe(2);
+
+      // Once the index catches up, writes go through again.
+      await onShard(shard, (i) => void (i.faults.failQueueSend = 0));
+      await runAlarm(shard);
+      await eventually(async () => (await api("PUT", `/v1/docs/${paths[3]}`, { n: 1 })).status === 200);
+    } finally {
+      await onShard(shard, (i) => {
+        i.faults.failQueueSend = 0;
+        (i as unknown as { env: Record<string, string> }).env.INDEX_LAG_LIMIT = "0";
+      });
+    }
+  });
+});
