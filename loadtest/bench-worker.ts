@@ -6,6 +6,12 @@
  * - GET /__bench/d1-version?path=: a document's version in D1, to time index lag;
  * - POST /__bench/seed: writes generated documents straight into the D1 index
  *   through the consumer's own statements (engine/index/apply.ts), fast;
+ * - POST /__bench/plain-insert: the same documents and index rows as plain
+ *   multi-row INSERTs of 100 bound parameters, unguarded (the physical floor
+ *   the consumer's apply is measured against);
+ * - GET /__bench/count?collection=: documents of a collection in D1;
+ * - GET /__bench/queue-stats: queue batches, messages and changes this
+ *   isolate's consumer has seen;
  * - POST /__bench/sql: runs one hand-written SQL query (the baseline for queries);
  * - GET /__bench/all?collection=: every document of a collection, the seed
  *   demo's fetch-everything-and-filter-on-the-client way.
@@ -17,7 +23,9 @@ import { fnv1a32 } from "../engine/core/hash";
 import { applyStatements, type ResolvedChange } from "../engine/index/apply";
 import { runBatch } from "../engine/index/d1";
 import { seedDocument } from "./lib/seed-data";
-import { encodeValue } from "../engine/index/encoding";
+import { encodeDocumentName, encodeValue } from "../engine/index/encoding";
+import { indexEntriesFor } from "../engine/index/entries";
+import { sql } from "drizzle-orm";
 import type { Value } from "../engine/core/values";
 
 export { ShardDO } from "../engine/worker";
@@ -44,9 +52,53 @@ export class BareDO extends DurableObject<BenchEnv> {
   }
 }
 
+const queueStats = { batches: 0, messages: 0, changes: 0 };
+
+function benchChanges(collection: string, from: number, count: number): ResolvedChange[] {
+  const now = new Date().toISOString();
+  const changes: ResolvedChange[] = [];
+  for (let i = from; i < from + count; i++) {
+    changes.push({
+      shard: 9999, seq: i + 1, path: `${collection}/d${String(i).padStart(7, "0")}`, op: "set", version: 1,
+      data: seedDocument(i, collection), createTime: now, updateTime: now, existed: false,
+    });
+  }
+  return changes;
+}
+
+/** Plain multi-row INSERTs of the rows the consumer writes, 100 bound parameters each. */
+function plainInserts(collection: string, changes: ResolvedChange[]) {
+  const rows = (cols: number, values: unknown[][]) => {
+    const per = Math.floor(100 / cols);
+    const out = [];
+    for (let i = 0; i < values.length; i += per) {
+      out.push(sql.join(values.slice(i, i + per).map((r) => sql`(${sql.join(r.map((v) => sql`${v}`), sql`, `)})`), sql`, `));
+    }
+    return out;
+  };
+  const docs = changes.map((c) => [c.path, collection, collection, c.path.slice(collection.length + 1), JSON.stringify(c.data), 1, c.updateTime, c.updateTime, c.shard, c.seq]);
+  const entries = changes.flatMap((c) =>
+    indexEntriesFor(c.data!).map((e) => [collection, collection, e.field, e.kind, e.value, encodeDocumentName(c.path), c.path, c.seq]),
+  );
+  return [
+    ...rows(10, docs).map((v) => sql`INSERT INTO documents (path, collection_path, collection_id, doc_id, data, version, create_time, update_time, shard, seq) VALUES ${v}`),
+    ...rows(8, entries).map((v) => sql`INSERT INTO index_entries (collection_path, collection_id, field, kind, value, doc_key, doc_path, seq) VALUES ${v}`),
+  ];
+}
+
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
+    if (url.pathname === "/__bench/queue-stats") return Response.json(queueStats);
+    if (url.pathname === "/__bench/count") {
+      const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM documents WHERE collection_path = ?`).bind(url.searchParams.get("collection")).first<{ n: number }>();
+      return Response.json({ count: row?.n ?? 0 });
+    }
+    if (url.pathname === "/__bench/plain-insert" && request.method === "POST") {
+      const { collection, from, count } = (await request.json()) as { collection: string; from: number; count: number };
+      await runBatch(env.DB, plainInserts(collection, benchChanges(collection, from, count)));
+      return Response.json({ inserted: count });
+    }
     if (url.pathname.startsWith("/__bench/bare/")) {
       const path = url.pathname.slice("/__bench/bare/".length);
       const body = await request.text();
@@ -60,15 +112,7 @@ export default {
     }
     if (url.pathname === "/__bench/seed" && request.method === "POST") {
       const { collection, from, count } = (await request.json()) as { collection: string; from: number; count: number };
-      const now = new Date().toISOString();
-      const changes: ResolvedChange[] = [];
-      for (let i = from; i < from + count; i++) {
-        changes.push({
-          shard: 9999, seq: i + 1, path: `${collection}/d${String(i).padStart(7, "0")}`, op: "set", version: 1,
-          data: seedDocument(i, collection), createTime: now, updateTime: now, existed: false,
-        });
-      }
-      await runBatch(env.DB, applyStatements(changes));
+      await runBatch(env.DB, applyStatements(benchChanges(collection, from, count)));
       return Response.json({ seeded: count });
     }
     if (url.pathname === "/__bench/sql" && request.method === "POST") {
@@ -88,6 +132,11 @@ export default {
     }
     return blaze.fetch(request, env, ctx);
   },
-  queue: (batch, env) => blaze.queue(batch, env),
+  queue: (batch, env) => {
+    queueStats.batches++;
+    queueStats.messages += batch.messages.length;
+    for (const m of batch.messages) queueStats.changes += (m.body as { changes?: unknown[] } | null)?.changes?.length ?? 0;
+    return blaze.queue(batch, env);
+  },
 } satisfies ExportedHandler<BenchEnv>;
 

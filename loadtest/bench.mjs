@@ -1,4 +1,4 @@
-// Benchmark entry: `npm run bench -- <scenario>` (write, query; default: all).
+// Benchmark entry: `npm run bench -- <scenario>` (write, query, ingest; default: all).
 // Each scenario starts its own `wrangler dev` on a fresh state folder, runs
 // Blaze and its baselines side by side in one run, prints the figures and the
 // ratios, and writes them to bench-results/<scenario>.json.
@@ -9,6 +9,7 @@ import { ROOT } from "./lib/dev-server.mjs";
 const scenarios = {
   write: () => import("./scenarios/write.mjs"),
   query: () => import("./scenarios/query.mjs"),
+  ingest: () => import("./scenarios/ingest.mjs"),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -231,6 +231,21 @@ describe("consumer convergence (property)", () => {
     await checkIndexEquals(logs);
   });
 
+  it("stores each document's data as exactly the JSON text the shard would write", async () => {
+    const key = fc.string({ unit: "binary", minLength: 1, maxLength: 6 });
+    const scalar = fc.oneof(fc.string({ unit: "binary", maxLength: 12 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null));
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(key, fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.dictionary(key, scalar, { maxKeys: 3 })), { maxKeys: 6 }), async (data) => {
+        await resetIndex();
+        const change: Change = { shard: SHARDS[0], seq: 1, path: "pc/json", op: "set", version: 1, data: data as DocumentData, createTime: "t", updateTime: "t", existed: false };
+        await applyMessages([{ v: 1, shard: SHARDS[0], fromSeq: 1, toSeq: 1, changes: [change] }], deps());
+        const row = await env.DB.prepare(`SELECT data FROM documents WHERE path = 'pc/json'`).first<{ data: string }>();
+        expect(row!.data).toBe(JSON.stringify(data));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("the queue handler acks good messages, retries failing ones, and drops malformed ones", async () => {
     await resetIndex();
     const logs = buildLogs([{ shardIdx: 1, path: "pc/c", del: false, data: { n: 5 } }] as any);

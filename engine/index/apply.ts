@@ -7,10 +7,18 @@
  * entries are rewritten only for the version that won.
  * Composite entries (declared indexes) follow the same rules; fields exempt
  * in the config get no single-field entries.
- * Every statement keeps within D1's 100 bound parameters.
+ *
+ * Few, large statements: D1 runs one statement at a time, and a statement's
+ * fixed cost (its round through the batch, parsing, planning) dominated when
+ * rows went 100 bound parameters at a time. Each table's rows travel as ONE
+ * JSON text parameter, expanded in SQL with `json_each`; binary keys travel
+ * as hex and become BLOBs again with `unhex()` (SQLite 3.41+; D1 has it),
+ * documents' data as a nested JSON value (`->` gives back its text as sent,
+ * minified JSON being kept verbatim). A statement's JSON is split in chunks
+ * of at most APPLY_JSON_CHUNK_BYTES, well within D1's 2 MB per value; the
+ * SQL text is a fixed template far below 100 KB, with one bound parameter.
  */
 import { sql, type SQL } from "drizzle-orm";
-import { PLATFORM } from "../core/limits";
 import { parseDocumentPath } from "../core/paths";
 import type { DocumentData } from "../core/values";
 import type { Change } from "../core/writes";
@@ -23,7 +31,22 @@ import { indexEntriesFor } from "./entries";
 /** A change with its document resolved (no `byRef`). */
 export type ResolvedChange = Change & { byRef?: undefined };
 
-const MAX_PARAMS = PLATFORM.maxD1BoundParameters;
+/** D1's limit on one string or BLOB value (a bound parameter included). */
+export const D1_MAX_VALUE_BYTES = 2_000_000;
+/**
+ * JSON per statement. Half of D1's value limit: a document (at most 1 MiB of
+ * data) always fits one chunk, and chunks of this size already make the
+ * statement's fixed cost negligible.
+ */
+export const APPLY_JSON_CHUNK_BYTES = 1_000_000;
+
+/** A row too large for one D1 value even alone (a document over the write limits). */
+export class ApplyRowTooLargeError extends Error {
+  constructor(readonly bytes: number) {
+    super(`an index row is ${bytes} bytes as JSON; D1 allows ${D1_MAX_VALUE_BYTES} per value`);
+    this.name = "ApplyRowTooLargeError";
+  }
+}
 
 /** Keeps the newest change per path (a batch may carry several). */
 export function latestPerPath(changes: ResolvedChange[]): ResolvedChange[] {
@@ -35,13 +58,48 @@ export function latestPerPath(changes: ResolvedChange[]): ResolvedChange[] {
   return [...latest.values()];
 }
 
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+/**
+ * Rows as JSON array texts of at most `maxBytes` (UTF-8) each; a statement
+ * per text. Rows are serialized once, here.
+ */
+export function jsonChunks(rows: unknown[], maxBytes = APPLY_JSON_CHUNK_BYTES): string[] {
+  const out: string[] = [];
+  let parts: string[] = [];
+  let bytes = 2;
+  for (const row of rows) {
+    const text = JSON.stringify(row);
+    const size = utf8Length(text) + 1;
+    if (size + 1 > D1_MAX_VALUE_BYTES) throw new ApplyRowTooLargeError(size);
+    if (parts.length > 0 && bytes + size > maxBytes) {
+      out.push(`[${parts.join(",")}]`);
+      parts = [];
+      bytes = 2;
+    }
+    parts.push(text);
+    bytes += size;
+  }
+  if (parts.length > 0) out.push(`[${parts.join(",")}]`);
   return out;
 }
 
-const values = (rows: unknown[][]) => sql.join(rows.map((r) => sql`(${sql.join(r.map((v) => sql`${v}`), sql`, `)})`), sql`, `);
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // Two bytes up to U+07FF, three above; a surrogate pair is 4 bytes for 2 units.
+    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return n;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Bytes as lowercase hex, for `unhex()` in SQL. */
+export function toHex(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
+  return s;
+}
 
 /** Statements that apply the given changes (newest per path) in order. */
 export function applyStatements(changes: ResolvedChange[], config: IndexConfig = EMPTY_INDEX_CONFIG): SQL[] {
@@ -52,44 +110,51 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
   // Each path is parsed (and validated) once, not once per statement kind.
   const parsed = new Map(sets.map((c) => [c.path, parseDocumentPath(c.path)]));
 
+  // [path, collection_path, collection_id, doc_id, data (nested JSON), version, create_time, update_time, shard, seq]
   const docRows = sets.map((c) => {
     const p = parsed.get(c.path)!;
-    return [c.path, p.collectionPath, p.collectionId, p.id, JSON.stringify(c.data), c.version, c.createTime ?? c.updateTime, c.updateTime, c.shard, c.seq];
+    return [c.path, p.collectionPath, p.collectionId, p.id, c.data, c.version, c.createTime ?? c.updateTime, c.updateTime, c.shard, c.seq];
   });
-  for (const rows of chunk(docRows, Math.floor(MAX_PARAMS / 10))) {
+  for (const rows of jsonChunks(docRows)) {
     statements.push(sql`INSERT INTO documents (path, collection_path, collection_id, doc_id, data, version, create_time, update_time, shard, seq)
-      SELECT * FROM (VALUES ${values(rows)}) AS v
-      WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.path = v.column1 AND t.seq >= v.column10)
+      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value -> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7,
+        j.value ->> 8, j.value ->> 9
+      FROM json_each(${rows}) AS j
+      WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.path = j.value ->> 0 AND t.seq >= j.value ->> 9)
       ON CONFLICT(path) DO UPDATE SET collection_path = excluded.collection_path, collection_id = excluded.collection_id,
         doc_id = excluded.doc_id, data = excluded.data, version = excluded.version, create_time = excluded.create_time,
         update_time = excluded.update_time, shard = excluded.shard, seq = excluded.seq
       WHERE excluded.seq > documents.seq`);
   }
 
-  const tombRows = deletes.map((c) => [c.path, c.shard, c.seq, c.updateTime]);
-  for (const rows of chunk(tombRows, Math.floor(MAX_PARAMS / 4))) {
-    statements.push(sql`INSERT INTO tombstones (path, shard, seq, delete_time) VALUES ${values(rows)}
+  // [path, shard, seq, delete_time]
+  for (const rows of jsonChunks(deletes.map((c) => [c.path, c.shard, c.seq, c.updateTime]))) {
+    statements.push(sql`INSERT INTO tombstones (path, shard, seq, delete_time)
+      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(${rows}) AS j WHERE true
       ON CONFLICT(path) DO UPDATE SET shard = excluded.shard, seq = excluded.seq, delete_time = excluded.delete_time
       WHERE excluded.seq > tombstones.seq`);
-    statements.push(sql`DELETE FROM documents WHERE path IN (${sql.join(rows.map((r) => sql`${r[0]}`), sql`, `)})
+    statements.push(sql`DELETE FROM documents WHERE path IN (SELECT j.value ->> 0 FROM json_each(${rows}) AS j)
       AND seq < (SELECT t.seq FROM tombstones t WHERE t.path = documents.path)`);
   }
 
-  const entryRows: unknown[][] = [];
+  // Per document: [doc_path, seq, collection_path, collection_id, doc_key hex, [[field, kind, value hex], ...]];
+  // the document's columns are not repeated per entry, a nested json_each expands the entries.
+  const entryDocs: unknown[] = [];
   for (const c of sets) {
     const p = parsed.get(c.path)!;
-    const docKey = encodeDocumentName(c.path);
     const exempt = config.exemptions.length ? (field: string) => isExempt(config, p.collectionId, field) : undefined;
-    for (const e of indexEntriesFor(c.data as DocumentData, { exempt, maxEntries: Number.POSITIVE_INFINITY })) {
-      entryRows.push([p.collectionPath, p.collectionId, e.field, e.kind, e.value, docKey, c.path, c.seq]);
-    }
+    const entries = indexEntriesFor(c.data as DocumentData, { exempt, maxEntries: Number.POSITIVE_INFINITY });
+    if (entries.length === 0) continue;
+    const docKey = toHex(encodeDocumentName(c.path));
+    entryDocs.push([c.path, c.seq, p.collectionPath, p.collectionId, docKey, entries.map((e) => [e.field, e.kind, toHex(e.value)])]);
   }
-  for (const rows of chunk(entryRows, Math.floor(MAX_PARAMS / 8))) {
+  for (const docs of jsonChunks(entryDocs)) {
     // An entry that stays (same field and value) only gets its seq moved:
     // cheaper than replacing the row, which would rewrite both its indexes.
     statements.push(sql`INSERT INTO index_entries (collection_path, collection_id, field, kind, value, doc_key, doc_path, seq)
-      SELECT * FROM (VALUES ${values(rows)}) AS v
-      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column7 AND d.seq = v.column8)
+      SELECT d.value ->> 2, d.value ->> 3, e.value ->> 0, e.value ->> 1, unhex(e.value ->> 2), unhex(d.value ->> 4), d.value ->> 0, d.value ->> 1
+      FROM json_each(${docs}) AS d, json_each(d.value, '$[5]') AS e
+      WHERE EXISTS (SELECT 1 FROM documents x WHERE x.path = d.value ->> 0 AND x.seq = d.value ->> 1)
       ON CONFLICT (doc_path, field, kind, value) DO UPDATE SET seq = excluded.seq`);
   }
 
@@ -99,11 +164,10 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
   statements.push(...insertCompositeRows(compositeRows));
 
   // Entries of versions that lost, or of deleted documents.
-  for (const paths of chunk(latest.map((c) => c.path), MAX_PARAMS)) {
-    const list = sql.join(paths.map((p) => sql`${p}`), sql`, `);
-    statements.push(sql`DELETE FROM index_entries WHERE doc_path IN (${list})
+  for (const paths of jsonChunks(latest.map((c) => c.path))) {
+    statements.push(sql`DELETE FROM index_entries WHERE doc_path IN (SELECT value FROM json_each(${paths}))
       AND seq <> COALESCE((SELECT d.seq FROM documents d WHERE d.path = index_entries.doc_path), -1)`);
-    statements.push(sql`DELETE FROM composite_entries WHERE doc_path IN (${list})
+    statements.push(sql`DELETE FROM composite_entries WHERE doc_path IN (SELECT value FROM json_each(${paths}))
       AND seq <> COALESCE((SELECT d.seq FROM documents d WHERE d.path = composite_entries.doc_path), -1)`);
   }
   return statements;
@@ -126,10 +190,11 @@ export function compositeRowsFor(indexes: CompositeIndex[], doc: { path: string;
  * writes nothing, and the newer version's own statements clean up after it.
  */
 export function insertCompositeRows(rows: CompositeRow[]): SQL[] {
-  return chunk(rows, Math.floor(MAX_PARAMS / 5)).map(
+  const json = rows.map(([indexId, scope, key, path, seq]) => [indexId, scope, toHex(key), path, seq]);
+  return jsonChunks(json).map(
     (part) => sql`INSERT INTO composite_entries (index_id, scope, key, doc_path, seq)
-      SELECT * FROM (VALUES ${values(part)}) AS v
-      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = v.column4 AND d.seq = v.column5)
+      SELECT j.value ->> 0, j.value ->> 1, unhex(j.value ->> 2), j.value ->> 3, j.value ->> 4 FROM json_each(${part}) AS j
+      WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = j.value ->> 3 AND d.seq = j.value ->> 4)
       ON CONFLICT (index_id, scope, key) DO UPDATE SET doc_path = excluded.doc_path, seq = excluded.seq`,
   );
 }
