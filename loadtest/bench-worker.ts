@@ -112,8 +112,11 @@ export default {
     }
     if (url.pathname === "/__bench/seed" && request.method === "POST") {
       const { collection, from, count } = (await request.json()) as { collection: string; from: number; count: number };
-      await runBatch(env.DB, applyStatements(benchChanges(collection, from, count)));
-      return Response.json({ seeded: count });
+      const t0 = performance.now();
+      const statements = applyStatements(benchChanges(collection, from, count));
+      const t1 = performance.now();
+      await runBatch(env.DB, statements);
+      return Response.json({ seeded: count, buildMs: t1 - t0, runMs: performance.now() - t1 });
     }
     if (url.pathname === "/__bench/sql" && request.method === "POST") {
       const { sql, params } = (await request.json()) as { sql: string; params: unknown[] };

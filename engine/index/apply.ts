@@ -153,8 +153,8 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
     // cheaper than replacing the row, which would rewrite both its indexes.
     statements.push(sql`INSERT INTO index_entries (collection_path, collection_id, field, kind, value, doc_key, doc_path, seq)
       SELECT d.value ->> 2, d.value ->> 3, e.value ->> 0, e.value ->> 1, unhex(e.value ->> 2), unhex(d.value ->> 4), d.value ->> 0, d.value ->> 1
-      FROM json_each(${docs}) AS d, json_each(d.value, '$[5]') AS e
-      WHERE EXISTS (SELECT 1 FROM documents x WHERE x.path = d.value ->> 0 AND x.seq = d.value ->> 1)
+      FROM json_each(${docs}) AS d CROSS JOIN documents AS x CROSS JOIN json_each(d.value, '$[5]') AS e
+      WHERE x.path = d.value ->> 0 AND x.seq = d.value ->> 1
       ON CONFLICT (doc_path, field, kind, value) DO UPDATE SET seq = excluded.seq`);
   }
 

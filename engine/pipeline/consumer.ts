@@ -11,6 +11,11 @@
  * message cannot hold the others back; a message that keeps failing reaches
  * the dead-letter queue with its reason logged.
  *
+ * Budget per invocation (D1 allows 1,000 queries): a table's rows go as one
+ * JSON parameter (engine/index/apply.ts), so a full batch is one read, about
+ * ten statements per index database and the compaction; the one-by-one
+ * retry of ten messages stays in the low hundreds.
+ *
  * The same queue carries backfill messages for composite indexes declared
  * after their documents were written (engine/pipeline/backfill.ts).
  */
