@@ -12,7 +12,7 @@ export default defineConfig(async () => {
         {
           test: {
             name: "unit",
-            include: ["engine/core/**/*.test.ts", "engine/index/**/*.test.ts", "engine/pipeline/**/*.test.ts", "engine/query/**/*.test.ts", "engine/shard/**/*.test.ts", "sdk/**/*.test.ts"],
+            include: ["engine/core/**/*.test.ts", "engine/index/**/*.test.ts", "engine/pipeline/**/*.test.ts", "engine/query/**/*.test.ts", "engine/shard/**/*.test.ts", "engine/sockets/**/*.test.ts", "sdk/**/*.test.ts"],
             exclude: ["**/*.workers.test.ts"],
             environment: "node",
           },

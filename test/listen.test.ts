@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, BASE, shardFor } from "./helpers";
+import { api, BASE, pathsOnDistinctShards, shardFor } from "./helpers";
 
 /** Opens /v1/listen through the real Worker and collects server messages. */
 async function connect(query: string) {
@@ -148,8 +148,8 @@ describe("document listeners", () => {
   it("rejects a bad listen URL", async () => {
     const res = await api("GET", "/v1/listen?shard=99999", undefined, { Upgrade: "websocket" });
     expect(res.status).toBe(400);
-    const none = await api("GET", "/v1/listen", undefined, { Upgrade: "websocket" });
-    expect(none.status).toBe(400);
+    const plain = await api("GET", "/v1/listen");
+    expect(plain.status).toBe(412);
   });
 
   it("a resume with nothing missed is confirmed; a long replay spans pages", async () => {
@@ -168,5 +168,57 @@ describe("document listeners", () => {
     const replay = await c3.next(230, 10_000);
     expect(replay.map((m) => m.changes[0].doc.data.n)).toEqual(Array.from({ length: 230 }, (_, i) => i + 1));
     c3.ws.close();
+  });
+});
+
+describe("one socket per client (GET /v1/listen)", () => {
+  it("carries listeners on documents of several shards, each in commit order", async () => {
+    const paths = pathsOnDistinctShards("multi", 4);
+    expect(new Set(paths.map(shardFor)).size).toBe(4);
+    for (const p of paths) await api("PUT", `/v1/docs/${p}`, { n: 0 });
+    const c = await connect("");
+    paths.forEach((doc, i) => c.send({ op: "listen", id: i, doc }));
+    const firsts = await c.next(4);
+    expect(firsts.map((m) => m.id).sort()).toEqual([0, 1, 2, 3]);
+    expect(firsts.every((m) => m.initial && m.changes[0].doc.data.n === 0)).toBe(true);
+
+    for (let n = 1; n <= 5; n++) for (const p of paths) await api("PATCH", `/v1/docs/${p}`, { n });
+    const updates = await c.next(20);
+    for (let i = 0; i < 4; i++) {
+      const mine = updates.filter((m) => m.id === i);
+      expect(mine.map((m) => m.changes[0].doc.data.n)).toEqual([1, 2, 3, 4, 5]);
+      expect(mine.every((m) => m.changes[0].doc.path === paths[i])).toBe(true);
+    }
+
+    // unlisten one; the others go on.
+    c.send({ op: "unlisten", id: 0 });
+    await new Promise((r) => setTimeout(r, 50));
+    await api("PATCH", `/v1/docs/${paths[0]}`, { n: 6 });
+    await api("PATCH", `/v1/docs/${paths[1]}`, { n: 6 });
+    const [after] = await c.next(1);
+    expect(after).toMatchObject({ id: 1, changes: [{ doc: { data: { n: 6 } } }] });
+    c.ws.close();
+  });
+
+  it("answers bad frames per listener and keeps the socket and its other listeners", async () => {
+    const [path] = pathsOnDistinctShards("multi-bad", 1);
+    await api("PUT", `/v1/docs/${path}`, { n: 0 });
+    const c = await connect("");
+    c.send({ op: "listen", id: "ok", doc: path });
+    await c.next(1);
+    c.ws.send("{broken");
+    c.send({ op: "listen", id: "q", query: { from: { collection: "x" } } });
+    c.send({ op: "listen", id: "ok", doc: path });
+    c.send({ op: "listen", id: "r", doc: path, resume: "999:1" });
+    const errors = await c.next(4);
+    expect(errors.map((m) => [m.id, m.error.code])).toEqual([
+      [null, "INVALID_ARGUMENT"],
+      ["q", "FAILED_PRECONDITION"],
+      ["ok", "ALREADY_EXISTS"],
+      ["r", "INVALID_ARGUMENT"],
+    ]);
+    await api("PATCH", `/v1/docs/${path}`, { n: 1 });
+    expect((await c.next(1))[0]).toMatchObject({ id: "ok", changes: [{ doc: { data: { n: 1 } } }] });
+    c.ws.close();
   });
 });

@@ -8,35 +8,18 @@
  * with `resume` replays exactly the missed changes while they are still in the
  * shard's log, else it sends a fresh snapshot flagged `fresh: true`.
  */
-import { BlazeError, invalidArgument, type ErrorBody } from "../core/errors";
+import { BlazeError, invalidArgument } from "../core/errors";
 import { parseDocumentPath } from "../core/paths";
 import { parseToken } from "../core/tokens";
 import type { Change, DocumentSnapshot } from "../core/writes";
 import type { Connections } from "../sockets/connections";
+import { errorMessage, parseClientMessage, ProtocolError, type DocChange, type ListenerId, type ServerMessage } from "../sockets/protocol";
 import { changeToSnapshot, type DocStore } from "./doc-store";
-
-export type ClientMessage =
-  | { op: "listen"; id: string | number; doc: string; resume?: string }
-  | { op: "listen"; id: string | number; query: unknown; resume?: string }
-  | { op: "unlisten"; id: string | number };
-
-export interface DocChange {
-  type: "added" | "modified" | "removed";
-  doc: DocumentSnapshot | { path: string; id: string };
-  oldIndex: number;
-  newIndex: number;
-}
-
-export type ServerMessage =
-  | { id: string | number; type: "snapshot"; changes: DocChange[]; resume: string; initial?: true; fresh?: true }
-  | { id: string | number | null; type: "error"; error: ErrorBody };
 
 /** Max listeners one socket may hold on one shard. */
 export const MAX_LISTENERS_PER_SOCKET = 1000;
 /** Changes read per page when replaying a resume. */
 const REPLAY_PAGE = 100;
-/** Max size of one client message. */
-export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
 export class DocListeners {
   constructor(
@@ -48,40 +31,31 @@ export class DocListeners {
 
   /** Handles one client message; errors go back to the client, never thrown. */
   onMessage(ws: WebSocket, raw: string | ArrayBuffer): void {
-    let id: string | number | null = null;
+    let id: ListenerId | null = null;
     try {
-      if (typeof raw !== "string") throw invalidArgument("messages must be JSON text");
-      if (raw.length > MAX_CLIENT_MESSAGE_BYTES) throw new BlazeError("PAYLOAD_TOO_LARGE", `message over ${MAX_CLIENT_MESSAGE_BYTES} bytes`);
-      let msg: ClientMessage;
-      try {
-        msg = JSON.parse(raw);
-      } catch {
-        throw invalidArgument("message is not valid JSON");
-      }
-      if (typeof msg !== "object" || msg === null) throw invalidArgument("message must be a JSON object");
-      const mid = (msg as { id?: unknown }).id;
-      if (typeof mid !== "string" && typeof mid !== "number") throw invalidArgument('message needs an "id" (string or number)');
-      id = mid;
+      const msg = parseClientMessage(raw);
+      id = msg.id;
       const socketId = this.sockets.idOf(ws);
       if (!socketId) throw new BlazeError("INTERNAL", "socket has no id");
       if (msg.op === "unlisten") {
         this.sql.exec(`DELETE FROM listeners WHERE socket_id = ? AND listener_id = ?`, socketId, JSON.stringify(id));
         return;
       }
-      if (msg.op !== "listen") throw invalidArgument(`unknown op ${JSON.stringify((msg as { op?: unknown }).op)}: expected "listen" or "unlisten"`);
       if ("query" in msg) {
         throw new BlazeError("FAILED_PRECONDITION", "query listeners are not available yet; listen to documents with {op:'listen', doc}");
       }
-      if (typeof msg.doc !== "string") throw invalidArgument('listen needs "doc": a document path');
-      this.listen(ws, socketId, id, msg.doc, msg.resume);
+      this.listen(ws, socketId, msg.id, msg.doc, msg.resume);
     } catch (e) {
-      const err = e instanceof BlazeError ? e : new BlazeError("INTERNAL", "listener failed");
+      if (e instanceof ProtocolError) {
+        this.sockets.send(ws, errorMessage(e.id, e.error));
+        return;
+      }
       if (!(e instanceof BlazeError)) console.error("blaze listener error", e);
-      this.sockets.send(ws, { id, type: "error", error: err.toJSON() } satisfies ServerMessage);
+      this.sockets.send(ws, errorMessage(id, e));
     }
   }
 
-  private listen(ws: WebSocket, socketId: string, id: string | number, rawPath: string, resume?: string): void {
+  private listen(ws: WebSocket, socketId: string, id: ListenerId, rawPath: string, resume?: string): void {
     const { path } = parseDocumentPath(rawPath);
     const owner = this.shardOf(path);
     if (owner !== this.store.shard) {
@@ -140,7 +114,7 @@ export class DocListeners {
           continue;
         }
         // Ids are stored as JSON so a numeric id comes back as a number.
-        const id = JSON.parse(r.listener_id) as string | number;
+        const id = JSON.parse(r.listener_id) as ListenerId;
         this.deliver(ws, r.socket_id, { id, type: "snapshot", changes: [docChange], resume: `${change.shard}:${change.seq}` });
       }
     }

@@ -62,7 +62,8 @@ export async function run() {
 
     // Document listener: write sent -> change received on the WebSocket, paced.
     const listenerLatencies = await listenerLatency(server.url, put);
-    const listener = summarize(listenerLatencies);
+    const listener = summarize(listenerLatencies.relay);
+    const listenerDirect = summarize(listenerLatencies.direct);
     const summary = {
       bareWritesPerSecond: median(rounds.map((r) => r.bare.perSecond)),
       blazeWritesPerSecond: median(rounds.map((r) => r.blaze.perSecond)),
@@ -76,13 +77,18 @@ export async function run() {
       indexLagP99: lag.p99,
       listenerP50: listener.p50,
       listenerP99: listener.p99,
+      listenerDirectP50: listenerDirect.p50,
+      listenerDirectP99: listenerDirect.p99,
     };
     console.log(`\nwrite path (median of ${ROUNDS} rounds, ${PER_ROUND} writes each, concurrency ${CONCURRENCY}):`);
     console.log(`  bare DO SQLite write: ${fmt(summary.bareWritesPerSecond, 0)}/s, p50 ${fmt(summary.bareP50)} ms, p99 ${fmt(summary.bareP99)} ms`);
     console.log(`  Blaze PUT:            ${fmt(summary.blazeWritesPerSecond, 0)}/s, p50 ${fmt(summary.blazeP50)} ms, p99 ${fmt(summary.blazeP99)} ms`);
     console.log(`  ratio Blaze/bare: p50 latency ${fmt(summary.p50Ratio)}x, throughput ${fmt(summary.throughputRatio)}x (target <= 1.5x)`);
     console.log(`index lag (${LAG_WRITES} writes paced at ${LAG_RATE}/s): p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms`);
-    console.log(`document listener, write sent -> change received (${LISTENER_WRITES} writes paced at ${LAG_RATE}/s): p50 ${fmt(listener.p50)} ms, p99 ${fmt(listener.p99)} ms`);
+    console.log(`document listener, write sent -> change received (${LISTENER_WRITES} writes paced at ${LAG_RATE}/s):`);
+    console.log(`  one socket per client (/v1/listen): p50 ${fmt(listener.p50)} ms, p99 ${fmt(listener.p99)} ms`);
+    console.log(`  straight to the shard (?doc=):      p50 ${fmt(listenerDirect.p50)} ms, p99 ${fmt(listenerDirect.p99)} ms`);
+    console.log(`  relay/direct p50 ${fmt(listener.p50 / listenerDirect.p50)}x (aim 1.2x)`);
     return { rounds, summary, config: { ROUNDS, PER_ROUND, CONCURRENCY, LAG_WRITES, LAG_RATE } };
   } finally {
     await server.stop();
@@ -91,33 +97,44 @@ export async function run() {
 }
 
 /**
- * Listens to one document and times each paced write until its change
- * arrives. One write is in flight at a time, so the next change message is
- * that write's (it may arrive before the HTTP response does).
+ * Listens to one document twice, through the one-socket relay
+ * (`/v1/listen`) and straight to its shard (`/v1/listen?doc=`), and times
+ * each paced write until its change arrives on each. One write is in flight
+ * at a time, so the next change message is that write's (it may arrive
+ * before the HTTP response does).
  */
 async function listenerLatency(url, put) {
   const path = "listen/doc";
   await put(`${url}/v1/docs/${path}`);
-  const ws = new WebSocket(`${url.replace("http", "ws")}/v1/listen?doc=${path}`);
-  let onMessage = null;
-  ws.addEventListener("message", (e) => onMessage?.(JSON.parse(e.data)));
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve);
-    ws.addEventListener("error", reject);
-  });
-  const next = () => new Promise((resolve) => (onMessage = (m) => resolve([performance.now(), m])));
-  const initial = next();
-  ws.send(JSON.stringify({ op: "listen", id: 1, doc: path }));
-  await initial;
-  const latencies = [];
+  const open = async (query) => {
+    const ws = new WebSocket(`${url.replace("http", "ws")}/v1/listen${query}`);
+    let onMessage = null;
+    ws.addEventListener("message", (e) => onMessage?.(JSON.parse(e.data)));
+    await new Promise((resolve, reject) => {
+      ws.addEventListener("open", resolve);
+      ws.addEventListener("error", reject);
+    });
+    const next = () => new Promise((resolve) => (onMessage = (m) => resolve([performance.now(), m])));
+    const initial = next();
+    ws.send(JSON.stringify({ op: "listen", id: 1, doc: path }));
+    await initial;
+    return { ws, next };
+  };
+  const relay = await open("");
+  const direct = await open(`?doc=${path}`);
+  const latencies = { relay: [], direct: [] };
   for (let i = 0; i < LISTENER_WRITES; i++) {
-    const change = next();
+    const changes = [relay.next(), direct.next()];
     const sent = performance.now();
-    const [, [received, message]] = await Promise.all([put(`${url}/v1/docs/${path}`), change]);
-    if (message.changes?.[0]?.type !== "modified") throw new Error(`unexpected listener message ${JSON.stringify(message)}`);
-    latencies.push(received - sent);
+    const [, viaRelay, viaShard] = await Promise.all([put(`${url}/v1/docs/${path}`), ...changes]);
+    for (const [, message] of [viaRelay, viaShard]) {
+      if (message.changes?.[0]?.type !== "modified") throw new Error(`unexpected listener message ${JSON.stringify(message)}`);
+    }
+    latencies.relay.push(viaRelay[0] - sent);
+    latencies.direct.push(viaShard[0] - sent);
     await new Promise((r) => setTimeout(r, 1000 / LAG_RATE));
   }
-  ws.close();
+  relay.ws.close();
+  direct.ws.close();
   return latencies;
 }

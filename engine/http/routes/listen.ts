@@ -1,15 +1,53 @@
 /**
- * GET /v1/listen: a WebSocket for document listeners. Sockets live on shard
- * Durable Objects (hibernated), so a socket serves the documents of one
- * shard: pick it with `?doc=<path>` (the shard of that document) or
- * `?shard=<n>`. The SDK opens one socket per shard it needs.
+ * GET /v1/listen: one WebSocket per client for all its listeners, relayed
+ * by the Worker to the shards that serve them (sockets/relay.ts).
+ * Internal route: `?doc=<path>` or `?shard=<n>` connects straight to one
+ * shard's hibernated sockets (the relay's upstreams use it).
  */
 import { Hono } from "hono";
 import { BlazeError, invalidArgument } from "../../core/errors";
 import { parseDocumentPath } from "../../core/paths";
 import { connectListener } from "../../shard/client";
+import { ListenRelay } from "../../sockets/relay";
 import { shardCount, shardOf } from "../../shard/routing";
 import type { AppEnv } from "../context";
+
+/** Terminates the client's socket here and relays its listeners to the shards. */
+function relayClient(env: Env, request: Request): Response {
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  const count = shardCount(env);
+  const relay = new ListenRelay(server, {
+    shardOf: (path) => shardOf(path, count),
+    connect: async (shard) => {
+      const res = await connectListener(env, shard, request);
+      const ws = res.webSocket;
+      if (!ws) throw new Error(`shard ${shard} did not accept a socket (status ${res.status})`);
+      ws.accept();
+      return {
+        send: (data) => ws.send(data),
+        close: (code, reason) => ws.close(code, reason),
+        onMessage: (cb) => ws.addEventListener("message", (e) => typeof e.data === "string" && cb(e.data)),
+        onClose: (cb) => {
+          ws.addEventListener("close", cb);
+          ws.addEventListener("error", cb);
+        },
+      };
+    },
+  });
+  server.addEventListener("message", (e) => relay.fromClient(e.data));
+  server.addEventListener("close", () => {
+    relay.close();
+    try {
+      server.close(1000, "closed");
+    } catch {
+      // already closed
+    }
+  });
+  server.addEventListener("error", () => relay.close());
+  return new Response(null, { status: 101, webSocket: client });
+}
 
 export const listenRoutes = new Hono<AppEnv>().get("/", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
@@ -23,6 +61,6 @@ export const listenRoutes = new Hono<AppEnv>().get("/", async (c) => {
   else if (rawShard !== undefined) {
     shard = Number(rawShard);
     if (!Number.isInteger(shard) || shard < 0 || shard >= count) throw invalidArgument(`shard must be an integer in 0..${count - 1}`);
-  } else throw invalidArgument("GET /v1/listen needs ?doc=<document path> or ?shard=<n>");
+  } else return relayClient(c.env, c.req.raw);
   return connectListener(c.env, shard, c.req.raw);
 });

@@ -1,0 +1,73 @@
+/**
+ * The listen protocol (design.md, "WebSocket /v1/listen"): the messages a
+ * client sends and receives, and the one parser of client frames, shared by
+ * the Worker's relay and the shard's listeners. Pure.
+ */
+import { BlazeError, invalidArgument, type ErrorBody } from "../core/errors";
+import type { DocumentSnapshot } from "../core/writes";
+
+export type ListenerId = string | number;
+
+export type ClientMessage =
+  | { op: "listen"; id: ListenerId; doc: string; resume?: string }
+  | { op: "listen"; id: ListenerId; query: unknown; resume?: string }
+  | { op: "unlisten"; id: ListenerId };
+
+export interface DocChange {
+  type: "added" | "modified" | "removed";
+  doc: DocumentSnapshot | { path: string; id: string };
+  oldIndex: number;
+  newIndex: number;
+}
+
+export type ServerMessage =
+  | { id: ListenerId; type: "snapshot"; changes: DocChange[]; resume: string; initial?: true; fresh?: true }
+  | { id: ListenerId | null; type: "error"; error: ErrorBody };
+
+/** Max size of one client message. */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * Parses one client frame. Throws a BlazeError carrying the frame's id when
+ * it has one (`ProtocolError.id`), so the error goes to that listener only.
+ */
+export function parseClientMessage(raw: string | ArrayBuffer): ClientMessage {
+  if (typeof raw !== "string") throw new ProtocolError(null, invalidArgument("messages must be JSON text"));
+  if (raw.length > MAX_CLIENT_MESSAGE_BYTES) {
+    throw new ProtocolError(null, new BlazeError("PAYLOAD_TOO_LARGE", `message over ${MAX_CLIENT_MESSAGE_BYTES} bytes`));
+  }
+  let msg: unknown;
+  try {
+    msg = JSON.parse(raw);
+  } catch {
+    throw new ProtocolError(null, invalidArgument("message is not valid JSON"));
+  }
+  if (typeof msg !== "object" || msg === null || Array.isArray(msg)) throw new ProtocolError(null, invalidArgument("message must be a JSON object"));
+  const m = msg as Record<string, unknown>;
+  const id = m.id;
+  if (typeof id !== "string" && typeof id !== "number") throw new ProtocolError(null, invalidArgument('message needs an "id" (string or number)'));
+  if (m.op === "unlisten") return { op: "unlisten", id };
+  if (m.op !== "listen") throw new ProtocolError(id, invalidArgument(`unknown op ${JSON.stringify(m.op)}: expected "listen" or "unlisten"`));
+  if (m.resume !== undefined && typeof m.resume !== "string") throw new ProtocolError(id, invalidArgument('"resume" must be a resume token string'));
+  const resume = m.resume as string | undefined;
+  if ("query" in m) return { op: "listen", id, query: m.query, ...(resume === undefined ? {} : { resume }) };
+  if (typeof m.doc !== "string") throw new ProtocolError(id, invalidArgument('listen needs "doc": a document path (or "query")'));
+  return { op: "listen", id, doc: m.doc, ...(resume === undefined ? {} : { resume }) };
+}
+
+/** A protocol error and the listener it belongs to (null: the frame had no usable id). */
+export class ProtocolError extends Error {
+  constructor(
+    readonly id: ListenerId | null,
+    readonly error: BlazeError,
+  ) {
+    super(error.message);
+    this.name = "ProtocolError";
+  }
+}
+
+/** The error message for a listener (or for a frame, id null). */
+export function errorMessage(id: ListenerId | null, e: unknown): ServerMessage {
+  const err = e instanceof BlazeError ? e : new BlazeError("INTERNAL", "listener failed");
+  return { id, type: "error", error: err.toJSON() };
+}

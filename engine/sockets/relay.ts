@@ -1,0 +1,177 @@
+/**
+ * One socket per client: the Worker end of `GET /v1/listen`. The client's
+ * socket ends here; each listen goes on to the object that serves it over
+ * one internal socket per object (for documents, the document's shard), and
+ * everything that comes back is passed through unchanged. Listener ids are
+ * the client's; the relay only remembers which upstream holds each one.
+ *
+ * Why a relay in the Worker: shard sockets stay hibernated in their shard
+ * objects as before, a client needs one connection however many shards its
+ * documents live on, and the relay holds no state worth persisting (on a
+ * restart the client reconnects and resumes with its tokens).
+ *
+ * Runtime-free: sockets come in through `SocketLike` and `connect`, so the
+ * routing, limits and failure handling are unit-tested with fakes.
+ */
+import { BlazeError } from "../core/errors";
+import { parseDocumentPath } from "../core/paths";
+import { errorMessage, parseClientMessage, ProtocolError, type ListenerId, type ServerMessage } from "./protocol";
+
+export interface SocketLike {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** An upstream connection: the relay feeds its frames and its end in. */
+export interface Upstream extends SocketLike {
+  onMessage(cb: (data: string) => void): void;
+  onClose(cb: () => void): void;
+}
+
+export interface RelayDeps {
+  /** Opens the internal socket to a shard's listeners. */
+  connect(shard: number): Promise<Upstream>;
+  shardOf(path: string): number;
+}
+
+/** Max listeners one client socket may hold, over every shard. */
+export const MAX_LISTENERS_PER_CLIENT = 1000;
+
+interface Link {
+  /** Resolves once open; frames for this upstream are sent in order after it. */
+  ready: Promise<Upstream | null>;
+}
+
+export class ListenRelay {
+  private readonly links = new Map<number, Link>();
+  /** Listener key -> the shard holding it. */
+  private readonly listeners = new Map<string, number>();
+  private closed = false;
+
+  constructor(
+    private readonly client: SocketLike,
+    private readonly deps: RelayDeps,
+  ) {}
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** A frame from the client. Errors go back to that listener (or id null); the socket stays up. */
+  fromClient(raw: string | ArrayBuffer): void {
+    if (this.closed) return;
+    let id: ListenerId | null = null;
+    try {
+      const msg = parseClientMessage(raw);
+      id = msg.id;
+      const key = JSON.stringify(msg.id);
+      if (msg.op === "unlisten") {
+        const shard = this.listeners.get(key);
+        if (shard === undefined) return; // unknown or already gone: nothing to do
+        this.listeners.delete(key);
+        this.forward(shard, raw as string);
+        return;
+      }
+      if ("query" in msg) {
+        throw new BlazeError("FAILED_PRECONDITION", "query listeners are not available yet; listen to documents with {op:'listen', doc}");
+      }
+      if (this.listeners.has(key)) throw new BlazeError("ALREADY_EXISTS", `listener id ${key} is already in use on this socket; unlisten it first`);
+      if (this.listeners.size >= MAX_LISTENERS_PER_CLIENT) {
+        throw new BlazeError("RESOURCE_EXHAUSTED", `a socket may hold at most ${MAX_LISTENERS_PER_CLIENT} listeners`);
+      }
+      const shard = this.deps.shardOf(parseDocumentPath(msg.doc).path);
+      this.listeners.set(key, shard);
+      this.forward(shard, raw as string);
+    } catch (e) {
+      if (e instanceof ProtocolError) this.reply(errorMessage(e.id, e.error));
+      else this.reply(errorMessage(id, e));
+    }
+  }
+
+  /** The client went away: close every upstream. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) void link.ready.then((u) => u?.close(1000, "client closed"));
+    this.links.clear();
+    this.listeners.clear();
+  }
+
+  private forward(shard: number, frame: string): void {
+    const link = this.link(shard);
+    void link.ready.then((u) => {
+      if (!u) return;
+      try {
+        u.send(frame);
+      } catch {
+        this.lost(shard, link);
+      }
+    });
+  }
+
+  private link(shard: number): Link {
+    let link = this.links.get(shard);
+    if (link) return link;
+    const created: Link = {
+      ready: this.deps.connect(shard).then(
+        (u) => {
+          if (this.closed) {
+            u.close(1000, "client closed");
+            return null;
+          }
+          u.onMessage((data) => {
+            if (this.closed) return;
+            this.noteUpstreamError(data);
+            this.client.send(data);
+          });
+          u.onClose(() => this.lost(shard, created));
+          return u;
+        },
+        (e) => {
+          console.error(`blaze relay: could not reach shard ${shard}`, e);
+          this.lost(shard, created);
+          return null;
+        },
+      ),
+    };
+    this.links.set(shard, created);
+    return created;
+  }
+
+  /**
+   * An upstream is gone (shard restart, deploy, error): its listeners get an
+   * error each and are dropped, so the client listens again with its last
+   * resume token and misses nothing. The next listen opens a new upstream.
+   */
+  private lost(shard: number, link: Link): void {
+    if (this.links.get(shard) !== link) return;
+    this.links.delete(shard);
+    if (this.closed) return;
+    const error = new BlazeError("UNAVAILABLE", `the connection to shard ${shard} was lost; listen again with your last resume token`, { shard });
+    for (const [key, s] of this.listeners) {
+      if (s !== shard) continue;
+      this.listeners.delete(key);
+      this.reply(errorMessage(JSON.parse(key) as ListenerId, error));
+    }
+  }
+
+  /** A listener the shard refused (bad resume token, limits) is gone; its id may be used again. */
+  private noteUpstreamError(data: string): void {
+    // Errors are small; a document that merely holds this text is parsed and passed over.
+    if (data.length > 4096 || !data.includes('"type":"error"')) return;
+    try {
+      const m = JSON.parse(data) as { id?: unknown; type?: unknown };
+      if (m.type === "error" && m.id !== null && m.id !== undefined) this.listeners.delete(JSON.stringify(m.id));
+    } catch {
+      // not ours to judge; passed through as is
+    }
+  }
+
+  private reply(message: ServerMessage): void {
+    try {
+      this.client.send(JSON.stringify(message));
+    } catch {
+      this.close();
+    }
+  }
+}
