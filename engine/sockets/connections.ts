@@ -41,8 +41,13 @@ export class Connections {
 
   /** Sends JSON; a socket that is already closing is skipped, not an error. */
   send(ws: WebSocket, message: unknown): boolean {
+    return this.sendText(ws, JSON.stringify(message));
+  }
+
+  /** Sends text already serialised (a broadcast serialises once for every socket). */
+  sendText(ws: WebSocket, text: string): boolean {
     try {
-      ws.send(JSON.stringify(message));
+      ws.send(text);
       return true;
     } catch {
       return false;
