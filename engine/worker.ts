@@ -4,11 +4,8 @@
  */
 import { createApp } from "./http/app";
 import { consumeBatch, consumeDeadLetters } from "./pipeline/consumer";
-import { indexDatabases, metaDatabase, parseTopology } from "./index/routing";
-import { indexConfig } from "./index/load-config";
-import { BACKFILL_MESSAGE } from "./pipeline/messages";
-import { fetchChange, notifyApplied } from "./shard/client";
-import type { ResolvedChange } from "./index/apply";
+import { metaDatabase } from "./index/routing";
+import { pipelineDeps } from "./shard/pipeline-deps";
 
 export { ShardDO } from "./shard/shard-do";
 
@@ -19,16 +16,6 @@ export default {
 
   async queue(batch, env) {
     if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, metaDatabase(env));
-    const topology = parseTopology(env);
-    await consumeBatch(batch, {
-      topology,
-      dbs: indexDatabases(env as unknown as Record<string, unknown>, topology),
-      indexConfig,
-      fetchChange: async (shard, path) => (await fetchChange(env, shard, path)) as ResolvedChange,
-      notifyShard: (shard, watermark) => notifyApplied(env, shard, watermark),
-      requestBackfill: async () => {
-        await env.CHANGES.send(BACKFILL_MESSAGE);
-      },
-    });
+    await consumeBatch(batch, pipelineDeps(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -7,6 +7,7 @@ import { BlazeError } from "../core/errors";
 import { authenticate } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponse } from "./render-error";
+import { adminRoutes } from "./routes/admin";
 import { batchRoutes } from "./routes/batch";
 import { docRoutes } from "./routes/docs";
 import { listenRoutes } from "./routes/listen";
@@ -21,6 +22,7 @@ export function createApp() {
   app.route("/v1/listen", listenRoutes);
   app.route("/v1/query", queryRoutes);
   app.route("/v1/status", statusRoutes);
+  app.route("/v1/admin", adminRoutes);
   app.all("/v1/*", (c) => errorResponse(new BlazeError("NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((e) => errorResponse(e));
   return app;

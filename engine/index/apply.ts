@@ -49,8 +49,8 @@ export class ApplyRowTooLargeError extends Error {
 }
 
 /** Keeps the newest change per path (a batch may carry several). */
-export function latestPerPath(changes: ResolvedChange[]): ResolvedChange[] {
-  const latest = new Map<string, ResolvedChange>();
+export function latestPerPath<T extends Change>(changes: T[]): T[] {
+  const latest = new Map<string, T>();
   for (const c of changes) {
     const prev = latest.get(c.path);
     if (!prev || c.seq > prev.seq) latest.set(c.path, c);

@@ -152,3 +152,24 @@ export const deadLetters = sqliteTable("dead_letters", {
   reason: text("reason").notNull(),
   body: text("body").notNull(),
 });
+
+/**
+ * Changes the consumer gave up on (engine/pipeline/quarantine.ts): each
+ * failed on its own, repeatedly, while the index took other changes. Its
+ * seq counts as applied so the shard's watermark moves on; the row is the
+ * gap, until a replay applies the document's current state and deletes it.
+ */
+export const quarantined = sqliteTable(
+  "quarantined",
+  {
+    shard: integer("shard").notNull(),
+    seq: integer("seq").notNull(),
+    path: text("path").notNull(),
+    reason: text("reason").notNull(),
+    /** Queue deliveries of the message when it was quarantined, plus failed replays since. */
+    attempts: integer("attempts").notNull(),
+    /** When it was quarantined or last failed a replay (ISO). */
+    at: text("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shard, t.seq] }), index("quarantined_path").on(t.shard, t.path)],
+);

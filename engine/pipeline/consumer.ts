@@ -20,47 +20,16 @@
  * after their documents were written (engine/pipeline/backfill.ts).
  */
 import { sql } from "drizzle-orm";
-import type { Change } from "../core/writes";
-import { applyStatements, type ResolvedChange } from "../index/apply";
 import { prepare, runBatch } from "../index/d1";
-import { parseDocumentPath } from "../core/paths";
-import type { IndexConfig } from "../index/config-types";
-import { indexShardOf, type IndexTopology } from "../index/routing";
+import { describeError as describe, consumerHooks, resolveChanges, statementsByDb, type ConsumeOutcome, type ConsumerDeps } from "./apply-changes";
 import { runBackfill, superviseIndexBuilds } from "./backfill";
 import { CONSUMER_MAX_ATTEMPTS, isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
+import { QUARANTINE_AFTER_ATTEMPTS, quarantineFor, quarantineStatements, type Quarantine } from "./quarantine";
 import {
   COMPACT_AFTER_RANGES, compactStatements, isApplied, readAppliedStates, watermarkRowsQuery, watermarksFromRows, type WatermarkRow,
 } from "./watermarks";
 
-export interface ConsumerDeps {
-  topology: IndexTopology;
-  dbs: D1Database[];
-  /** The deployment's index config: composite indexes to maintain, fields exempt from indexing. */
-  indexConfig: IndexConfig;
-  /** Current state of a document in its shard, for changes sent by reference. */
-  fetchChange(shard: number, path: string): Promise<ResolvedChange>;
-  /** Tells a shard that the index has applied everything up to `watermark`. */
-  notifyShard(shard: number, watermark: number): Promise<void>;
-  /** Sends a backfill message to the change queue. */
-  requestBackfill(): Promise<void>;
-  /** Overrides the documents per index database one backfill message processes (tests). */
-  backfillDocsPerMessage?: number;
-}
-
-export interface ConsumeOutcome {
-  applied: number;
-  /** Of the applied messages, those the index already held (acked without index statements). */
-  duplicates: number;
-  retried: number;
-  rejected: number;
-  watermarks: Map<number, number>;
-}
-
-/** Test hooks around each queue batch: a slow consumer, counting deliveries. Unset in production. */
-export const consumerHooks: {
-  beforeBatch: ((batch: MessageBatch<unknown>) => Promise<void>) | null;
-  afterBatch: ((batch: MessageBatch<unknown>, outcome: ConsumeOutcome) => void) | null;
-} = { beforeBatch: null, afterBatch: null };
+export { consumerHooks, type ConsumeOutcome, type ConsumerDeps } from "./apply-changes";
 
 export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeOutcome> {
   await consumerHooks.beforeBatch?.(batch);
@@ -70,7 +39,7 @@ export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerD
 }
 
 async function consume(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeOutcome> {
-  const outcome: ConsumeOutcome = { applied: 0, duplicates: 0, retried: 0, rejected: 0, watermarks: new Map() };
+  const outcome: ConsumeOutcome = { applied: 0, duplicates: 0, retried: 0, rejected: 0, quarantined: 0, watermarks: new Map() };
   const valid: Message<ChangeMessage>[] = [];
   const backfills: Message<unknown>[] = [];
   for (const msg of batch.messages) {
@@ -117,6 +86,7 @@ async function applyValid(valid: Message<ChangeMessage>[], deps: ConsumerDeps, o
         m.ack();
         outcome.applied++;
       } catch (e) {
+        if (m.attempts >= QUARANTINE_AFTER_ATTEMPTS && (await applyQuarantining(m, deps, outcome))) continue;
         const reason = `message ${m.id} (shard ${m.body.shard} seq ${m.body.fromSeq}..${m.body.toSeq}, attempt ${m.attempts}) failed: ${describe(e)}`;
         console.error(`blaze consumer: ${reason}`);
         if (m.attempts >= CONSUMER_MAX_ATTEMPTS) {
@@ -131,8 +101,40 @@ async function applyValid(valid: Message<ChangeMessage>[], deps: ConsumerDeps, o
   await notifyShards(outcome.watermarks, deps);
 }
 
-/** Applies messages and advances watermarks; returns the new watermark per shard. */
-export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDeps, counts?: { duplicates: number }): Promise<Map<number, number>> {
+/**
+ * A message that keeps failing on its own: apply it with the changes that
+ * fail alone quarantined (engine/pipeline/quarantine.ts). False when the
+ * failure is not the changes' (the message is then retried as before).
+ */
+async function applyQuarantining(m: Message<ChangeMessage>, deps: ConsumerDeps, outcome: ConsumeOutcome): Promise<boolean> {
+  try {
+    const q = await quarantineFor(m.body, m.attempts, deps);
+    if (!q) return false;
+    merge(outcome.watermarks, await applyMessages([m.body], deps, outcome, q));
+    for (const p of q.poison) {
+      console.error(`blaze consumer: quarantined shard ${p.change.shard} seq ${p.change.seq} (${p.change.path}) after ${m.attempts} attempts: ${p.reason}`);
+    }
+    m.ack();
+    outcome.applied++;
+    outcome.quarantined += q.poison.length;
+    return true;
+  } catch (e) {
+    console.error(`blaze consumer: could not quarantine message ${m.id}: ${describe(e)}`);
+    return false;
+  }
+}
+
+/**
+ * Applies messages and advances watermarks; returns the new watermark per
+ * shard. With `quarantine`, its poison's paths are left out and recorded as
+ * gaps instead, in the batch that records the message's run.
+ */
+export async function applyMessages(
+  messages: ChangeMessage[],
+  deps: ConsumerDeps,
+  counts?: { duplicates: number },
+  quarantine?: Quarantine,
+): Promise<Map<number, number>> {
   const shards = [...new Set(messages.map((m) => m.shard))];
   // Duplicates (a resend racing its original, a redelivery) cost one read:
   // what the index already holds is dropped before any statement is built.
@@ -144,22 +146,18 @@ export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDep
     return new Map([...before].map(([shard, m]) => [shard, m.watermark]));
   }
 
-  const pending = fresh.flatMap((m) => m.changes.filter((c) => !applied(m.shard, c.seq, c.seq)));
-  const changes = await resolveChanges(pending, deps);
-  const perDb = new Map<number, ResolvedChange[]>();
-  for (const c of changes) {
-    const p = parseDocumentPath(c.path);
-    const i = indexShardOf(deps.topology, p.collectionId, c.path);
-    perDb.set(i, [...(perDb.get(i) ?? []), c]);
-  }
+  const poisoned = new Set(quarantine?.poison.map((p) => `${p.change.shard}/${p.change.path}`));
+  const pending = fresh.flatMap((m) => m.changes.filter((c) => !applied(m.shard, c.seq, c.seq) && !poisoned.has(`${c.shard}/${c.path}`)));
+  const perDb = statementsByDb(await resolveChanges(pending, deps), deps);
   // Other index shards first: the meta batch below records the ranges as
   // applied, so it must come last (a crash in between means a redelivery).
-  for (const [i, cs] of perDb) {
-    if (i !== 0) await runBatch(deps.dbs[i], applyStatements(cs, deps.indexConfig));
+  for (const [i, statements] of perDb) {
+    if (i !== 0) await runBatch(deps.dbs[i], statements);
   }
   const rangeRows = fresh.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
   const results = await runBatch<WatermarkRow>(deps.dbs[0], [
-    ...applyStatements(perDb.get(0) ?? [], deps.indexConfig),
+    ...(perDb.get(0) ?? []),
+    ...(quarantine ? quarantineStatements(quarantine, new Date().toISOString()) : []),
     sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) VALUES ${sql.join(rangeRows, sql`, `)}`,
     watermarkRowsQuery(shards),
   ]);
@@ -171,19 +169,6 @@ export async function applyMessages(messages: ChangeMessage[], deps: ConsumerDep
   if (compaction.length > 0) await runBatch(deps.dbs[0], compaction);
   if (counts) counts.duplicates += messages.length - fresh.length;
   return new Map([...marks].map(([shard, m]) => [shard, m.watermark]));
-}
-
-/**
- * Keeps the newest change per path, then fetches by-reference documents:
- * only the newest version of a document matters, so a message with many
- * large changes to one document costs one fetch.
- */
-async function resolveChanges(changes: Change[], deps: ConsumerDeps): Promise<ResolvedChange[]> {
-  const newest = new Map<string, Change>();
-  for (const c of changes) if ((newest.get(c.path)?.seq ?? -1) < c.seq) newest.set(c.path, c);
-  return Promise.all(
-    [...newest.values()].map((c) => (c.byRef ? deps.fetchChange(c.shard, c.path) : Promise.resolve(c as ResolvedChange))),
-  );
 }
 
 /**
@@ -230,8 +215,4 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, meta: D1D
 
 function merge(into: Map<number, number>, from: Map<number, number>) {
   for (const [k, v] of from) into.set(k, Math.max(into.get(k) ?? 0, v));
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

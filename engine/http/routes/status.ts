@@ -2,13 +2,15 @@
  * GET /v1/status: how far the index is behind the documents, per shard:
  * the shard's head seq, the index watermark (from D1), the lag in changes
  * and in milliseconds (since the oldest unapplied change was committed),
- * the outbox depth, and the dead-letter count. For operators and import
+ * the outbox depth, quarantined changes (engine/pipeline/quarantine.ts),
+ * and the dead-letter count. For operators and import
  * scripts; it reads every shard, so it is not for hot paths.
  */
 import { Hono } from "hono";
 import { sql } from "drizzle-orm";
 import { all } from "../../index/d1";
 import { indexDatabases, parseTopology } from "../../index/routing";
+import { quarantinedPerShard } from "../../pipeline/quarantine";
 import { readWatermarks } from "../../pipeline/watermarks";
 import { shardStatus } from "../../shard/client";
 import { shardCount } from "../../shard/routing";
@@ -18,7 +20,7 @@ export const statusRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const env = c.env;
   const meta = indexDatabases(env as unknown as Record<string, unknown>, parseTopology(env))[0];
   const ids = Array.from({ length: shardCount(env) }, (_, i) => i);
-  const marks = await readWatermarks(meta, ids);
+  const [marks, quarantined] = await Promise.all([readWatermarks(meta, ids), quarantinedPerShard(meta)]);
   const now = Date.now();
   const shards = await Promise.all(
     ids.map(async (shard) => {
@@ -32,6 +34,7 @@ export const statusRoutes = new Hono<AppEnv>().get("/", async (c) => {
         lagChanges,
         lagMs: lagChanges > 0 && s.oldestUnappliedAt !== null ? Math.max(0, now - s.oldestUnappliedAt) : 0,
         outboxDepth: s.outboxDepth,
+        quarantined: quarantined.get(shard) ?? 0,
       };
     }),
   );
@@ -41,6 +44,7 @@ export const statusRoutes = new Hono<AppEnv>().get("/", async (c) => {
       lagChanges: shards.reduce((n, s) => n + s.lagChanges, 0),
       lagMs: Math.max(0, ...shards.map((s) => s.lagMs)),
       outboxDepth: shards.reduce((n, s) => n + s.outboxDepth, 0),
+      quarantined: shards.reduce((n, s) => n + s.quarantined, 0),
       deadLetters: dead?.n ?? 0,
       lagLimit: Number(env.INDEX_LAG_LIMIT ?? 0) || null,
     },

@@ -1,0 +1,76 @@
+/**
+ * What the consumer, the quarantine and its replay share: the consumer's
+ * dependencies, resolving changes to documents, and building each index
+ * database's statements for them.
+ */
+import type { SQL } from "drizzle-orm";
+import { parseDocumentPath } from "../core/paths";
+import type { Change } from "../core/writes";
+import { applyStatements, latestPerPath, type ResolvedChange } from "../index/apply";
+import type { IndexConfig } from "../index/config-types";
+import { indexShardOf, type IndexTopology } from "../index/routing";
+
+export interface ConsumerDeps {
+  topology: IndexTopology;
+  dbs: D1Database[];
+  /** The deployment's index config: composite indexes to maintain, fields exempt from indexing. */
+  indexConfig: IndexConfig;
+  /** Current state of a document in its shard, for changes sent by reference (and quarantine replays). */
+  fetchChange(shard: number, path: string): Promise<ResolvedChange>;
+  /** Tells a shard that the index has applied everything up to `watermark`. */
+  notifyShard(shard: number, watermark: number): Promise<void>;
+  /** Sends a backfill message to the change queue. */
+  requestBackfill(): Promise<void>;
+  /** Overrides the documents per index database one backfill message processes (tests). */
+  backfillDocsPerMessage?: number;
+}
+
+export interface ConsumeOutcome {
+  applied: number;
+  /** Of the applied messages, those the index already held (acked without index statements). */
+  duplicates: number;
+  retried: number;
+  rejected: number;
+  /** Changes quarantined (given up on, recorded as gaps) in this batch. */
+  quarantined: number;
+  watermarks: Map<number, number>;
+}
+
+/**
+ * Test hooks, unset in production: around each queue batch (a slow consumer,
+ * counting deliveries), and per change before its statements are built (an
+ * index that refuses one document, for the quarantine).
+ */
+export const consumerHooks: {
+  beforeBatch: ((batch: MessageBatch<unknown>) => Promise<void>) | null;
+  afterBatch: ((batch: MessageBatch<unknown>, outcome: ConsumeOutcome) => void) | null;
+  checkChange: ((change: ResolvedChange) => void) | null;
+} = { beforeBatch: null, afterBatch: null, checkChange: null };
+
+/**
+ * Keeps the newest change per path, then fetches by-reference documents:
+ * only the newest version of a document matters, so a message with many
+ * large changes to one document costs one fetch.
+ */
+export async function resolveChanges(changes: Change[], deps: ConsumerDeps): Promise<ResolvedChange[]> {
+  return Promise.all(
+    latestPerPath(changes).map((c) => (c.byRef ? deps.fetchChange(c.shard, c.path) : Promise.resolve(c as ResolvedChange))),
+  );
+}
+
+/** Apply statements per index database (by position in `deps.dbs`); the meta database's may be empty. */
+export function statementsByDb(changes: ResolvedChange[], deps: ConsumerDeps): Map<number, SQL[]> {
+  const perDb = new Map<number, ResolvedChange[]>();
+  for (const c of changes) {
+    consumerHooks.checkChange?.(c);
+    const i = indexShardOf(deps.topology, parseDocumentPath(c.path).collectionId, c.path);
+    const list = perDb.get(i);
+    if (list) list.push(c);
+    else perDb.set(i, [c]);
+  }
+  return new Map([...perDb].map(([i, cs]) => [i, applyStatements(cs, deps.indexConfig)]));
+}
+
+export function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
