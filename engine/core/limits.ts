@@ -21,6 +21,14 @@ export const LIMITS = {
   maxIndexEntriesPerDocument: 1000,
   /** Max field-path length in bytes. */
   maxFieldPathBytes: 1500,
+  /**
+   * Max changes one shard holds that the index has not applied (its outbox,
+   * and so its change log), give or take one batch's writes: once past it,
+   * writes to the shard answer
+   * RESOURCE_EXHAUSTED whatever INDEX_LAG_LIMIT says, so a shard whose index
+   * is stuck cannot grow its storage without bound.
+   */
+  maxUnappliedChangesPerShard: 50_000,
 } as const;
 
 /** Cloudflare platform limits that shape the pipeline. */

@@ -26,7 +26,7 @@ import { runBackfill, superviseIndexBuilds } from "./backfill";
 import { CONSUMER_MAX_ATTEMPTS, isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
 import { QUARANTINE_AFTER_ATTEMPTS, quarantineFor, quarantineStatements, type Quarantine } from "./quarantine";
 import {
-  COMPACT_AFTER_RANGES, compactStatements, isApplied, readAppliedStates, watermarkRowsQuery, watermarksFromRows, type WatermarkRow,
+  compactStatements, shouldCompact, isApplied, readAppliedStates, watermarkRowsQuery, watermarksFromRows, type WatermarkRow,
 } from "./watermarks";
 
 export { consumerHooks, type ConsumeOutcome, type ConsumerDeps } from "./apply-changes";
@@ -164,8 +164,8 @@ export async function applyMessages(
   const marks = watermarksFromRows(results[results.length - 1], shards);
   const now = new Date().toISOString();
   const compaction = [...marks]
-    .filter(([, m]) => m.ranges >= COMPACT_AFTER_RANGES)
-    .flatMap(([shard, m]) => compactStatements(shard, m.watermark, now));
+    .filter(([, m]) => shouldCompact(m))
+    .flatMap(([shard, m]) => compactStatements(shard, m, now));
   if (compaction.length > 0) await runBatch(deps.dbs[0], compaction);
   if (counts) counts.duplicates += messages.length - fresh.length;
   return new Map([...marks].map(([shard, m]) => [shard, m.watermark]));

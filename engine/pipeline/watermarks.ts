@@ -3,9 +3,10 @@
  * to it has been applied to the index. The consumer records each message's
  * seq run in `applied_ranges` (in the same D1 batch as the index writes);
  * the watermark is the stored `watermarks.applied_seq` advanced over those
- * runs. Folding runs into the stored value (compaction) is deferred until a
- * shard has COMPACT_AFTER_RANGES runs, which saves a D1 round trip per queue
- * batch; readers always compute the watermark, so nothing waits for it.
+ * runs. Folding runs into the stored value and merging the runs above it
+ * (compaction) is deferred until it would remove COMPACT_AFTER_RANGES rows,
+ * which saves a D1 round trip per queue batch; readers always compute the
+ * watermark, so nothing waits for it.
  */
 import { sql, type SQL } from "drizzle-orm";
 import { all } from "../index/d1";
@@ -15,7 +16,7 @@ export interface SeqRange {
   toSeq: number;
 }
 
-/** Runs recorded above the stored watermark before it is compacted. */
+/** Rows of a shard's runs that compaction must be able to remove before it runs. */
 export const COMPACT_AFTER_RANGES = 32;
 
 export function advanceWatermark(watermark: number, ranges: SeqRange[]): number {
@@ -104,12 +105,31 @@ export function highestApplied(state: AppliedState): number {
   return state.above.length > 0 ? state.above[state.above.length - 1].toSeq : state.watermark;
 }
 
-/** Statements that fold a shard's applied runs into its stored watermark. */
-export function compactStatements(shard: number, watermark: number, now: string): SQL[] {
+/**
+ * Whether a shard's runs are worth compacting: once COMPACT_AFTER_RANGES of
+ * its rows would go. Rows at or below the watermark fold into it; rows above
+ * it merge into one per run between gaps, so `applied_ranges` stays bounded
+ * by the gaps (changes whose messages are still out) even while a lost
+ * message holds the watermark back and every later message adds a row.
+ */
+export function shouldCompact(m: ShardWatermark): boolean {
+  return m.ranges - m.above.length >= COMPACT_AFTER_RANGES;
+}
+
+/**
+ * Statements that fold a shard's applied runs into its stored watermark and
+ * merge the runs above it. Safe against a concurrent consumer: a row is
+ * deleted only when the watermark or a merged run (both read from applied
+ * rows) covers it, and the merged runs are written in the same batch.
+ */
+export function compactStatements(shard: number, m: AppliedState, now: string): SQL[] {
+  const runs = JSON.stringify(m.above.map((r) => [r.fromSeq, r.toSeq]));
   return [
-    sql`INSERT INTO watermarks (shard, applied_seq, updated_at) VALUES (${shard}, ${watermark}, ${now})
+    sql`INSERT INTO watermarks (shard, applied_seq, updated_at) VALUES (${shard}, ${m.watermark}, ${now})
       ON CONFLICT(shard) DO UPDATE SET applied_seq = MAX(applied_seq, excluded.applied_seq), updated_at = excluded.updated_at`,
-    sql`DELETE FROM applied_ranges WHERE shard = ${shard} AND to_seq <= ${watermark}`,
+    sql`DELETE FROM applied_ranges WHERE shard = ${shard} AND (to_seq <= ${m.watermark} OR EXISTS (
+      SELECT 1 FROM json_each(${runs}) AS j WHERE applied_ranges.from_seq >= j.value ->> 0 AND applied_ranges.to_seq <= j.value ->> 1))`,
+    sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) SELECT ${shard}, j.value ->> 0, j.value ->> 1 FROM json_each(${runs}) AS j`,
   ];
 }
 

@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { BlazeError, toRpcResult, unwrap, type RpcResult } from "../core/errors";
+import { LIMITS } from "../core/limits";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import { drainOutbox, noteApplied } from "../pipeline/drain";
 import type { ChangeMessage } from "../pipeline/messages";
@@ -26,6 +27,8 @@ export interface Faults {
   failCommit: number;
   /** Replaces OUTBOX_RESEND_MS for this object (tests of the resend rule). */
   resendAfterMs: number | null;
+  /** Replaces LIMITS.maxUnappliedChangesPerShard for this object (tests of the bound). */
+  maxUnapplied: number | null;
 }
 
 /** Changes this object has sent to the queue since it started, first sends and resends apart. */
@@ -67,7 +70,7 @@ export class ShardDO extends DurableObject<Env> {
   /** Moving average of the time between commits, to tell a busy shard from an idle one. */
   private commitGapMs = Number.POSITIVE_INFINITY;
   private lastCommitAt = 0;
-  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null };
+  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null, maxUnapplied: null };
   readonly outboxCounters: OutboxCounters = { sent: 0, resent: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -313,19 +316,22 @@ export class ShardDO extends DurableObject<Env> {
   }
 
   /**
-   * Backpressure, off unless INDEX_LAG_LIMIT is set: a write to a shard
-   * whose changes the index is further behind than the limit is refused
-   * with RESOURCE_EXHAUSTED and a retry delay, so an import is paced by
-   * the index instead of outrunning it.
+   * Backpressure: a write to a shard whose changes the index is further
+   * behind than INDEX_LAG_LIMIT (off unless set) is refused with
+   * RESOURCE_EXHAUSTED and a retry delay, so an import is paced by the index
+   * instead of outrunning it. LIMITS.maxUnappliedChangesPerShard always
+   * applies: it bounds the outbox and the change log while the index is stuck.
    */
   private checkIndexLag(store: DocStore): void {
-    const limit = Number(this.env.INDEX_LAG_LIMIT ?? 0);
-    if (!(limit > 0)) return;
+    const configured = Number(this.env.INDEX_LAG_LIMIT ?? 0);
+    const hard = this.faults.maxUnapplied ?? LIMITS.maxUnappliedChangesPerShard;
+    const limit = configured > 0 ? Math.min(configured, hard) : hard;
     const lag = store.indexLag().changes;
     if (lag <= limit) return;
+    const which = limit === hard ? "the most a shard holds unapplied" : "INDEX_LAG_LIMIT";
     throw new BlazeError(
       "RESOURCE_EXHAUSTED",
-      `the index is ${lag} changes behind on shard ${store.shard} (INDEX_LAG_LIMIT is ${limit}); retry after ${INDEX_LAG_RETRY_MS} ms`,
+      `the index is ${lag} changes behind on shard ${store.shard} (${which} is ${limit}); retry after ${INDEX_LAG_RETRY_MS} ms`,
       { shard: store.shard, lag, limit, retryAfterMs: INDEX_LAG_RETRY_MS },
     );
   }
