@@ -6,8 +6,10 @@ import { createApp } from "./http/app";
 import { consumeBatch, consumeDeadLetters } from "./pipeline/consumer";
 import { metaDatabase } from "./index/routing";
 import { pipelineDeps } from "./shard/pipeline-deps";
+import { notifyLiveQuery } from "./live/client";
 
 export { ShardDO } from "./shard/shard-do";
+export { LiveQueryDO } from "./live/live-query-do";
 
 const app = createApp();
 
@@ -16,6 +18,6 @@ export default {
 
   async queue(batch, env) {
     if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, metaDatabase(env));
-    await consumeBatch(batch, pipelineDeps(env));
+    await consumeBatch(batch, { ...pipelineDeps(env), notifyLive: (key, changes) => notifyLiveQuery(env, key, changes) });
   },
 } satisfies ExportedHandler<Env>;

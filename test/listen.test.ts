@@ -207,16 +207,19 @@ describe("one socket per client (GET /v1/listen)", () => {
     c.send({ op: "listen", id: "ok", doc: path });
     await c.next(1);
     c.ws.send("{broken");
-    c.send({ op: "listen", id: "q", query: { from: { collection: "x" } } });
+    c.send({ op: "listen", id: "q", query: { from: { collection: "x" }, where: ["a", "=~", 1] } });
     c.send({ op: "listen", id: "ok", doc: path });
     c.send({ op: "listen", id: "r", doc: path, resume: "999:1" });
     const errors = await c.next(4);
-    expect(errors.map((m) => [m.id, m.error.code])).toEqual([
-      [null, "INVALID_ARGUMENT"],
-      ["q", "FAILED_PRECONDITION"],
-      ["ok", "ALREADY_EXISTS"],
-      ["r", "INVALID_ARGUMENT"],
-    ]);
+    // The query is checked asynchronously, so its answer may come later than the others'.
+    expect(errors.map((m) => [m.id, m.error.code])).toEqual(
+      expect.arrayContaining([
+        [null, "INVALID_ARGUMENT"],
+        ["q", "INVALID_ARGUMENT"],
+        ["ok", "ALREADY_EXISTS"],
+        ["r", "INVALID_ARGUMENT"],
+      ]),
+    );
     await api("PATCH", `/v1/docs/${path}`, { n: 1 });
     expect((await c.next(1))[0]).toMatchObject({ id: "ok", changes: [{ doc: { data: { n: 1 } } }] });
     c.ws.close();

@@ -173,3 +173,20 @@ export const quarantined = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.shard, t.seq] }), index("quarantined_path").on(t.shard, t.path)],
 );
+
+/**
+ * Live queries registered on this database's documents (engine/live/): the
+ * consumer reads the registrations of the collections it applies in the
+ * same batch as the apply, so a change committed after a registration is
+ * always sent to that live query, and one committed before it is in the
+ * live query's first read.
+ */
+export const liveQueries = sqliteTable(
+  "live_queries",
+  {
+    queryKey: text("query_key").primaryKey(),
+    collectionId: text("collection_id").notNull(),
+    registeredAt: text("registered_at").notNull(),
+  },
+  (t) => [index("live_queries_collection").on(t.collectionId)],
+);

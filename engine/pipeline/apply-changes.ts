@@ -9,6 +9,7 @@ import type { Change } from "../core/writes";
 import { applyStatements, latestPerPath, type ResolvedChange } from "../index/apply";
 import type { IndexConfig } from "../index/config-types";
 import { indexShardOf, type IndexTopology } from "../index/routing";
+import type { NotifyLive } from "./live-notify";
 
 export interface ConsumerDeps {
   topology: IndexTopology;
@@ -21,6 +22,8 @@ export interface ConsumerDeps {
   notifyShard(shard: number, watermark: number): Promise<void>;
   /** Sends a backfill message to the change queue. */
   requestBackfill(): Promise<void>;
+  /** Hands a live query the changes it may care about (engine/live/). Unset: no live queries. */
+  notifyLive?: NotifyLive;
   /** Overrides the documents per index database one backfill message processes (tests). */
   backfillDocsPerMessage?: number;
 }
@@ -63,12 +66,17 @@ export function statementsByDb(changes: ResolvedChange[], deps: ConsumerDeps): M
   const perDb = new Map<number, ResolvedChange[]>();
   for (const c of changes) {
     consumerHooks.checkChange?.(c);
-    const i = indexShardOf(deps.topology, parseDocumentPath(c.path).collectionId, c.path);
+    const i = indexDbOf(c, deps);
     const list = perDb.get(i);
     if (list) list.push(c);
     else perDb.set(i, [c]);
   }
   return new Map([...perDb].map(([i, cs]) => [i, applyStatements(cs, deps.indexConfig)]));
+}
+
+/** The index database (position in `deps.dbs`) that holds a document's rows. */
+export function indexDbOf(c: { path: string }, deps: Pick<ConsumerDeps, "topology">): number {
+  return indexShardOf(deps.topology, parseDocumentPath(c.path).collectionId, c.path);
 }
 
 export function describeError(e: unknown): string {

@@ -21,8 +21,11 @@
  */
 import { sql } from "drizzle-orm";
 import { prepare, runBatch } from "../index/d1";
-import { describeError as describe, consumerHooks, resolveChanges, statementsByDb, type ConsumeOutcome, type ConsumerDeps } from "./apply-changes";
+import { describeError as describe, consumerHooks, indexDbOf, resolveChanges, statementsByDb, type ConsumeOutcome, type ConsumerDeps } from "./apply-changes";
+import { parseDocumentPath } from "../core/paths";
+import { liveQueriesOn, type LiveRegistration } from "../index/live-registrations";
 import { runBackfill, superviseIndexBuilds } from "./backfill";
+import { notifyLiveQueries } from "./live-notify";
 import { CONSUMER_MAX_ATTEMPTS, isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
 import { QUARANTINE_AFTER_ATTEMPTS, quarantineFor, quarantineStatements, type Quarantine } from "./quarantine";
 import {
@@ -148,20 +151,32 @@ export async function applyMessages(
 
   const poisoned = new Set(quarantine?.poison.map((p) => `${p.change.shard}/${p.change.path}`));
   const pending = fresh.flatMap((m) => m.changes.filter((c) => !applied(m.shard, c.seq, c.seq) && !poisoned.has(`${c.shard}/${c.path}`)));
-  const perDb = statementsByDb(await resolveChanges(pending, deps), deps);
+  const changes = await resolveChanges(pending, deps);
+  const perDb = statementsByDb(changes, deps);
+  // Each database's apply batch also reads the live-query registrations of
+  // its collections (live-notify.ts: read with the apply, nothing is missed).
+  const registrationsIn = (i: number) =>
+    liveQueriesOn(changes.filter((c) => indexDbOf(c, deps) === i).map((c) => parseDocumentPath(c.path).collectionId));
+  const registrations: LiveRegistration[] = [];
   // Other index shards first: the meta batch below records the ranges as
   // applied, so it must come last (a crash in between means a redelivery).
   for (const [i, statements] of perDb) {
-    if (i !== 0) await runBatch(deps.dbs[i], statements);
+    if (i === 0) continue;
+    const out = await runBatch<LiveRegistration>(deps.dbs[i], [...statements, registrationsIn(i)]);
+    registrations.push(...out[out.length - 1]);
   }
+  const local = perDb.get(0) ?? [];
   const rangeRows = fresh.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
-  const results = await runBatch<WatermarkRow>(deps.dbs[0], [
-    ...(perDb.get(0) ?? []),
+  const results = await runBatch<WatermarkRow | LiveRegistration>(deps.dbs[0], [
+    ...local,
+    ...(perDb.has(0) ? [registrationsIn(0)] : []),
     ...(quarantine ? quarantineStatements(quarantine, new Date().toISOString()) : []),
     sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) VALUES ${sql.join(rangeRows, sql`, `)}`,
     watermarkRowsQuery(shards),
   ]);
-  const marks = watermarksFromRows(results[results.length - 1], shards);
+  if (perDb.has(0)) registrations.push(...(results[local.length] as LiveRegistration[]));
+  if (deps.notifyLive) await notifyLiveQueries(registrations, changes, deps.notifyLive);
+  const marks = watermarksFromRows(results[results.length - 1] as WatermarkRow[], shards);
   const now = new Date().toISOString();
   const compaction = [...marks]
     .filter(([, m]) => shouldCompact(m))

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { BlazeError } from "../core/errors";
 import { ListenRelay, MAX_LISTENERS_PER_CLIENT, type Upstream } from "./relay";
 
 /** A fake upstream per shard that records frames and can be fed or cut. */
@@ -31,14 +32,19 @@ class FakeUpstream implements Upstream {
 
 function setup() {
   const toClient: any[] = [];
-  const upstreams = new Map<number, FakeUpstream[]>();
+  const upstreams = new Map<number | string, FakeUpstream[]>();
   const relay = new ListenRelay(
     { send: (d) => toClient.push(JSON.parse(d)), close: () => {} },
     {
       // The shard is the path's first letter's code mod 4.
       shardOf: (path) => path.charCodeAt(path.indexOf("/") + 1) % 4,
-      connect: async (shard) => {
+      resolveQuery: async (query) => {
+        if ((query as { bad?: boolean }).bad) throw new BlazeError("INVALID_ARGUMENT", "bad query");
+        return "k1";
+      },
+      connect: async (target) => {
         const u = new FakeUpstream();
+        const shard = target.startsWith("shard:") ? Number(target.slice(6)) : target;
         upstreams.set(shard, [...(upstreams.get(shard) ?? []), u]);
         return u;
       },
@@ -81,7 +87,7 @@ describe("ListenRelay", () => {
     relay.fromClient("{not json");
     send({ op: "listen", id: 7, doc: "c" });
     send({ op: "dance", id: 8 });
-    send({ op: "listen", id: 9, query: { from: { collection: "c" } } });
+    send({ op: "listen", id: 9, query: { bad: true } });
     send({ op: "listen", id: 10, doc: "c/a" });
     send({ op: "listen", id: 10, doc: "c/b" });
     await settle();
@@ -89,10 +95,21 @@ describe("ListenRelay", () => {
       [null, "INVALID_ARGUMENT"],
       [7, "INVALID_ARGUMENT"],
       [8, "INVALID_ARGUMENT"],
-      [9, "FAILED_PRECONDITION"],
       [10, "ALREADY_EXISTS"],
+      [9, "INVALID_ARGUMENT"],
     ]);
     expect(upstreams.get(1)![0].sent).toEqual([{ op: "listen", id: 10, doc: "c/a" }]);
+  });
+
+  it("sends a query listener to its live-query object once the query is checked", async () => {
+    const { send, settle, upstreams, relay } = setup();
+    send({ op: "listen", id: "q", query: { from: { collection: "c" } } });
+    send({ op: "listen", id: "gone", query: { from: { collection: "c" } } });
+    send({ op: "unlisten", id: "gone" });
+    await settle();
+    await settle();
+    expect(upstreams.get("query:k1")![0].sent).toEqual([{ op: "listen", id: "q", query: { from: { collection: "c" } } }]);
+    expect(relay.listenerCount).toBe(1);
   });
 
   it("frees an id the shard refused", async () => {

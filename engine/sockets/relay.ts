@@ -1,8 +1,8 @@
 /**
  * One socket per client: the Worker end of `GET /v1/listen`. The client's
  * socket ends here; each listen goes on to the object that serves it over
- * one internal socket per object (for documents, the document's shard), and
- * everything that comes back is passed through unchanged. Listener ids are
+ * one internal socket per object (a document's shard, a query's live-query
+ * object), and everything that comes back is passed through unchanged. Listener ids are
  * the client's; the relay only remembers which upstream holds each one.
  *
  * Why a relay in the Worker: shard sockets stay hibernated in their shard
@@ -28,11 +28,18 @@ export interface Upstream extends SocketLike {
   onClose(cb: () => void): void;
 }
 
+/** Where a listener lives: `shard:<n>` or `query:<live key>`. */
+export type Target = string;
+
 export interface RelayDeps {
-  /** Opens the internal socket to a shard's listeners. */
-  connect(shard: number): Promise<Upstream>;
+  /** Opens the internal socket to a target's listeners. */
+  connect(target: Target): Promise<Upstream>;
   shardOf(path: string): number;
+  /** Checks a query and names its live-query object; throws the query's error (INVALID_ARGUMENT, FAILED_PRECONDITION). */
+  resolveQuery(query: unknown): Promise<string>;
 }
+
+const PENDING = "";
 
 /** Max listeners one client socket may hold, over every shard. */
 export const MAX_LISTENERS_PER_CLIENT = 1000;
@@ -43,9 +50,9 @@ interface Link {
 }
 
 export class ListenRelay {
-  private readonly links = new Map<number, Link>();
-  /** Listener key -> the shard holding it. */
-  private readonly listeners = new Map<string, number>();
+  private readonly links = new Map<Target, Link>();
+  /** Listener key -> the target holding it (PENDING while a query is checked). */
+  private readonly listeners = new Map<string, Target>();
   private closed = false;
 
   constructor(
@@ -66,22 +73,38 @@ export class ListenRelay {
       id = msg.id;
       const key = JSON.stringify(msg.id);
       if (msg.op === "unlisten") {
-        const shard = this.listeners.get(key);
-        if (shard === undefined) return; // unknown or already gone: nothing to do
+        const target = this.listeners.get(key);
+        if (target === undefined) return; // unknown or already gone: nothing to do
         this.listeners.delete(key);
-        this.forward(shard, raw as string);
+        if (target !== PENDING) this.forward(target, raw as string);
         return;
-      }
-      if ("query" in msg) {
-        throw new BlazeError("FAILED_PRECONDITION", "query listeners are not available yet; listen to documents with {op:'listen', doc}");
       }
       if (this.listeners.has(key)) throw new BlazeError("ALREADY_EXISTS", `listener id ${key} is already in use on this socket; unlisten it first`);
       if (this.listeners.size >= MAX_LISTENERS_PER_CLIENT) {
         throw new BlazeError("RESOURCE_EXHAUSTED", `a socket may hold at most ${MAX_LISTENERS_PER_CLIENT} listeners`);
       }
-      const shard = this.deps.shardOf(parseDocumentPath(msg.doc).path);
-      this.listeners.set(key, shard);
-      this.forward(shard, raw as string);
+      if ("query" in msg) {
+        this.listeners.set(key, PENDING);
+        const listenerId = msg.id;
+        this.deps.resolveQuery(msg.query).then(
+          (liveKey) => {
+            // Unlistened (or the socket closed) while the query was checked.
+            if (this.closed || this.listeners.get(key) !== PENDING) return;
+            const target = `query:${liveKey}`;
+            this.listeners.set(key, target);
+            this.forward(target, raw as string);
+          },
+          (e) => {
+            if (this.listeners.get(key) !== PENDING) return;
+            this.listeners.delete(key);
+            this.reply(errorMessage(listenerId, e));
+          },
+        );
+        return;
+      }
+      const target = `shard:${this.deps.shardOf(parseDocumentPath(msg.doc).path)}`;
+      this.listeners.set(key, target);
+      this.forward(target, raw as string);
     } catch (e) {
       if (e instanceof ProtocolError) this.reply(errorMessage(e.id, e.error));
       else this.reply(errorMessage(id, e));
@@ -97,23 +120,23 @@ export class ListenRelay {
     this.listeners.clear();
   }
 
-  private forward(shard: number, frame: string): void {
-    const link = this.link(shard);
+  private forward(target: Target, frame: string): void {
+    const link = this.link(target);
     void link.ready.then((u) => {
       if (!u) return;
       try {
         u.send(frame);
       } catch {
-        this.lost(shard, link);
+        this.lost(target, link);
       }
     });
   }
 
-  private link(shard: number): Link {
-    let link = this.links.get(shard);
+  private link(target: Target): Link {
+    let link = this.links.get(target);
     if (link) return link;
     const created: Link = {
-      ready: this.deps.connect(shard).then(
+      ready: this.deps.connect(target).then(
         (u) => {
           if (this.closed) {
             u.close(1000, "client closed");
@@ -124,17 +147,17 @@ export class ListenRelay {
             this.noteUpstreamError(data);
             this.client.send(data);
           });
-          u.onClose(() => this.lost(shard, created));
+          u.onClose(() => this.lost(target, created));
           return u;
         },
         (e) => {
-          console.error(`blaze relay: could not reach shard ${shard}`, e);
-          this.lost(shard, created);
+          console.error(`blaze relay: could not reach ${target}`, e);
+          this.lost(target, created);
           return null;
         },
       ),
     };
-    this.links.set(shard, created);
+    this.links.set(target, created);
     return created;
   }
 
@@ -143,13 +166,20 @@ export class ListenRelay {
    * error each and are dropped, so the client listens again with its last
    * resume token and misses nothing. The next listen opens a new upstream.
    */
-  private lost(shard: number, link: Link): void {
-    if (this.links.get(shard) !== link) return;
-    this.links.delete(shard);
+  private lost(target: Target, link: Link): void {
+    if (this.links.get(target) !== link) return;
+    this.links.delete(target);
     if (this.closed) return;
-    const error = new BlazeError("UNAVAILABLE", `the connection to shard ${shard} was lost; listen again with your last resume token`, { shard });
+    const shard = target.startsWith("shard:") ? Number(target.slice(6)) : undefined;
+    const error = new BlazeError(
+      "UNAVAILABLE",
+      shard !== undefined
+        ? `the connection to shard ${shard} was lost; listen again with your last resume token`
+        : "the connection to the live query was lost; listen again",
+      shard !== undefined ? { shard } : undefined,
+    );
     for (const [key, s] of this.listeners) {
-      if (s !== shard) continue;
+      if (s !== target) continue;
       this.listeners.delete(key);
       this.reply(errorMessage(JSON.parse(key) as ListenerId, error));
     }

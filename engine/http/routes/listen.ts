@@ -9,10 +9,28 @@ import { BlazeError, invalidArgument } from "../../core/errors";
 import { parseDocumentPath } from "../../core/paths";
 import { connectListener } from "../../shard/client";
 import { ListenRelay } from "../../sockets/relay";
+import { connectLiveQuery, liveQueryKey } from "../../live/client";
+import { parseQuery } from "../../core/query/ast";
+import { normalizeQuery } from "../../core/query/normalize";
+import { planQuery } from "../../query/planner";
+import { indexConfig } from "../../index/load-config";
 import { shardCount, shardOf } from "../../shard/routing";
 import type { AppEnv } from "../context";
 
-/** Terminates the client's socket here and relays its listeners to the shards. */
+/**
+ * A query listener's query, checked as POST /v1/query checks it (the same
+ * INVALID_ARGUMENT and FAILED_PRECONDITION, on that listener only), named by
+ * its canonical key.
+ */
+async function resolveLiveQuery(body: unknown): Promise<string> {
+  const nq = normalizeQuery(parseQuery(body));
+  if (nq.aggregate !== null) throw new BlazeError("FAILED_PRECONDITION", "live aggregates are not available yet; listen to the documents instead");
+  if (nq.after !== null) throw invalidArgument('a query listener takes no "after": it is strongly consistent from its first snapshot');
+  planQuery(nq, { config: indexConfig });
+  return liveQueryKey(nq);
+}
+
+/** Terminates the client's socket here and relays its listeners to the shards and live queries. */
 function relayClient(env: Env, request: Request): Response {
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
@@ -20,10 +38,13 @@ function relayClient(env: Env, request: Request): Response {
   const count = shardCount(env);
   const relay = new ListenRelay(server, {
     shardOf: (path) => shardOf(path, count),
-    connect: async (shard) => {
-      const res = await connectListener(env, shard, request);
+    resolveQuery: (query) => resolveLiveQuery(query),
+    connect: async (target) => {
+      const res = target.startsWith("shard:")
+        ? await connectListener(env, Number(target.slice(6)), request)
+        : await connectLiveQuery(env, target.slice(6), request);
       const ws = res.webSocket;
-      if (!ws) throw new Error(`shard ${shard} did not accept a socket (status ${res.status})`);
+      if (!ws) throw new Error(`${target} did not accept a socket (status ${res.status})`);
       ws.accept();
       return {
         send: (data) => ws.send(data),

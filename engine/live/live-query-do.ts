@@ -1,0 +1,317 @@
+/**
+ * A live query: one Durable Object per distinct canonical query, shared by
+ * every listener of that query (design.md, "Live queries").
+ *
+ * First listener: the object registers the query in every index database
+ * that holds its collection (table live_queries), then reads the result
+ * with a strong read. From then on the consumer hands it every applied
+ * change of the collection (engine/pipeline/live-notify.ts); LiveResult
+ * (engine/core/query/live-result.ts) decides what each does to the result,
+ * and the index is read again only to refill a limit window, to catch up
+ * after the object was evicted, or on a timer as a safety net. Listeners
+ * get the full result first, then only changes, ordered per document by
+ * version. The last listener leaving removes the registration.
+ *
+ * Exactly-once per change, within what the index can say: a change the
+ * first read already holds (its seq is applied in D1) or older than what
+ * the object has seen of that document is skipped.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { BlazeError, toRpcResult, type RpcResult } from "../core/errors";
+import { parseQuery } from "../core/query/ast";
+import { project } from "../core/query/evaluate";
+import { LiveResult, type LiveChange } from "../core/query/live-result";
+import { normalizeQuery, type NormalizedQuery } from "../core/query/normalize";
+import type { DocumentData } from "../core/values";
+import type { Change, DocumentSnapshot } from "../core/writes";
+import { runBatch } from "../index/d1";
+import { registerLiveQuery, unregisterLiveQuery } from "../index/live-registrations";
+import { indexConfig } from "../index/load-config";
+import { indexDatabases, indexShardsFor, parseTopology } from "../index/routing";
+import { isApplied, readAppliedStates, type AppliedState } from "../pipeline/watermarks";
+import { runQuery, type QueryDeps } from "../query/executor";
+import { syncToken } from "../shard/client";
+import { shardCount } from "../shard/routing";
+import { Connections } from "../sockets/connections";
+import { errorMessage, parseClientMessage, ProtocolError, type ListenerId } from "../sockets/protocol";
+import { formatToken } from "../core/tokens";
+
+/** Documents a live query without a limit may hold; past it the listener is asked for a limit. */
+export const MAX_LIVE_RESULT = 1000;
+/** The safety net: a live query re-reads the index this often while it has listeners. */
+export const LIVE_RESYNC_MS = 60_000;
+/** Versions remembered of documents outside the result, to drop late, older notifications. */
+const SEEN_VERSIONS = 10_000;
+
+export class LiveQueryDO extends DurableObject<Env> {
+  private readonly sockets: Connections;
+  private live: LiveResult | null = null;
+  private nq: NormalizedQuery | null = null;
+  /** What the first read held, per document shard. */
+  private applied = new Map<number, AppliedState>();
+  private readonly seen = new Map<string, number>();
+  /** One update at a time: notifications, refills and resyncs apply in turn. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sockets = new Connections(ctx);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS listeners (socket_id TEXT NOT NULL, listener_id TEXT NOT NULL, PRIMARY KEY (socket_id, listener_id))`);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS result (path TEXT PRIMARY KEY, doc TEXT NOT NULL)`);
+  }
+
+  // ---- sockets (from the Worker's relay) ---------------------------------
+
+  async fetch(request: Request): Promise<Response> {
+    const key = request.headers.get("X-Blaze-Query-Key");
+    if (!key) return new Response("missing query key", { status: 400 });
+    this.ctx.storage.kv.put("key", key);
+    const pair = new WebSocketPair();
+    this.sockets.accept(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    let id: ListenerId | null = null;
+    try {
+      const msg = parseClientMessage(raw);
+      id = msg.id;
+      const socketId = this.sockets.idOf(ws)!;
+      if (msg.op === "unlisten") {
+        this.ctx.storage.sql.exec(`DELETE FROM listeners WHERE socket_id = ? AND listener_id = ?`, socketId, JSON.stringify(id));
+        await this.teardownIfIdle();
+        return;
+      }
+      if (!("query" in msg)) throw new BlazeError("INVALID_ARGUMENT", "this socket serves query listeners");
+      await this.serialised(async () => {
+        this.adopt(msg.query);
+        await this.ensureLive();
+        this.ctx.storage.sql.exec(`INSERT OR REPLACE INTO listeners (socket_id, listener_id) VALUES (?, ?)`, socketId, JSON.stringify(id));
+        const changes = this.live!.current.map((doc, i): LiveChange => ({ type: "added", doc, oldIndex: -1, newIndex: i }));
+        this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","changes":${this.wire(changes)},"initial":true}`);
+        await this.scheduleResync();
+      });
+    } catch (e) {
+      if (e instanceof ProtocolError) this.sockets.send(ws, errorMessage(e.id, e.error));
+      else {
+        if (!(e instanceof BlazeError)) console.error("blaze live query: listen failed", e);
+        this.sockets.send(ws, errorMessage(id, e));
+      }
+    }
+  }
+
+  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.forgetSocket(ws);
+    this.sockets.close(ws, code, reason);
+    await this.teardownIfIdle();
+  }
+
+  async webSocketError(ws: WebSocket): Promise<void> {
+    this.forgetSocket(ws);
+    await this.teardownIfIdle();
+  }
+
+  // ---- changes (from the consumer) --------------------------------------
+
+  /** Changes of the query's collection that the index has just applied. */
+  async changes(key: string, changes: Change[]): Promise<RpcResult<void>> {
+    return toRpcResult(() =>
+      this.serialised(async () => {
+        if (this.listenerCount() === 0) {
+          // A registration left behind (the object was reset): remove it.
+          await this.unregister(key);
+          return;
+        }
+        await this.ensureLive();
+        const out: LiveChange[] = [];
+        let refill = false;
+        for (const c of changes) {
+          if (isApplied(this.applied.get(c.shard) ?? { watermark: 0, above: [] }, c.seq, c.seq)) continue;
+          const known = this.live!.versionOf(c.path) ?? this.seen.get(c.path) ?? 0;
+          if (c.version <= known) continue;
+          this.remember(c.path, c.version);
+          const r = this.live!.apply(c.path, c.op === "delete" ? null : toSnapshot(c));
+          out.push(...r.changes);
+          refill ||= r.refill;
+        }
+        if (refill) out.push(...this.live!.reset(await this.read()));
+        this.commitResult(out);
+      }),
+    );
+  }
+
+  async alarm(): Promise<void> {
+    if (this.listenerCount() === 0) return;
+    await this.serialised(async () => {
+      if (!this.live) await this.ensureLive();
+      else this.commitResult(this.live.reset(await this.read()));
+    });
+    await this.scheduleResync();
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  private serialised<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(f, f);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The query body this object serves; stored on the first listen. */
+  private adopt(body: unknown): void {
+    if (this.ctx.storage.kv.get("query") === undefined) this.ctx.storage.kv.put("query", JSON.stringify(body));
+  }
+
+  private query(): NormalizedQuery {
+    if (this.nq) return this.nq;
+    const raw = this.ctx.storage.kv.get<string>("query");
+    if (raw === undefined) throw new BlazeError("FAILED_PRECONDITION", "this live query has no query yet");
+    this.nq = normalizeQuery(parseQuery(JSON.parse(raw)));
+    return this.nq;
+  }
+
+  /**
+   * The result in memory: registered, read, and (after an eviction) the
+   * listeners brought from what they last got to what the index holds now.
+   */
+  private async ensureLive(): Promise<void> {
+    if (this.live) return;
+    const nq = this.query();
+    await this.register();
+    const shards = Array.from({ length: shardCount(this.env) }, (_, i) => i);
+    // Read what the index holds before the result: anything it lists as
+    // applied is in the result read after it.
+    this.applied = await readAppliedStates(this.deps().meta, shards);
+    const fresh = await this.read();
+    const live = new LiveResult(nq);
+    const before = this.ctx.storage.sql.exec<{ doc: string }>(`SELECT doc FROM result`).toArray().map((r) => JSON.parse(r.doc) as DocumentSnapshot);
+    live.reset(before);
+    this.live = live;
+    this.commitResult(live.reset(fresh));
+  }
+
+  /** The query's answer from the index, strongly consistent, whole documents. */
+  private async read(): Promise<DocumentSnapshot[]> {
+    const nq = this.query();
+    const limit = nq.limit ?? { count: MAX_LIVE_RESULT + 1, last: false };
+    const token = await syncToken(this.env);
+    const result = await runQuery(this.deps(), {
+      ...nq,
+      select: null,
+      aggregate: null,
+      limit,
+      after: token.size > 0 ? formatToken(token) : null,
+      consistency: "eventual",
+      explain: false,
+    });
+    if (!nq.limit && result.docs.length > MAX_LIVE_RESULT) {
+      throw new BlazeError("RESOURCE_EXHAUSTED", `a live query without a limit may hold at most ${MAX_LIVE_RESULT} documents; add a limit`, {
+        limit: MAX_LIVE_RESULT,
+      });
+    }
+    return result.docs;
+  }
+
+  /** Saves the result and sends the changes to every listener, serialised once. */
+  private commitResult(changes: LiveChange[]): void {
+    if (changes.length === 0) return;
+    const sqlStore = this.ctx.storage.sql;
+    for (const c of changes) {
+      if (c.newIndex < 0) sqlStore.exec(`DELETE FROM result WHERE path = ?`, c.doc.path);
+      else sqlStore.exec(`INSERT OR REPLACE INTO result (path, doc) VALUES (?, ?)`, c.doc.path, JSON.stringify(c.doc));
+    }
+    const tail = `,"type":"snapshot","changes":${this.wire(changes)}}`;
+    for (const r of sqlStore.exec<{ socket_id: string; listener_id: string }>(`SELECT socket_id, listener_id FROM listeners`).toArray()) {
+      const ws = this.sockets.byId(r.socket_id);
+      if (!ws || !this.sockets.sendText(ws, `{"id":${r.listener_id}${tail}`)) {
+        sqlStore.exec(`DELETE FROM listeners WHERE socket_id = ?`, r.socket_id);
+        if (ws) this.sockets.close(ws, 1011, "could not deliver a change; listen again");
+      }
+    }
+  }
+
+  /** Changes as listeners see them: the select mask applied, removed documents by name. */
+  private wire(changes: LiveChange[]): string {
+    const select = this.query().select;
+    return JSON.stringify(
+      changes.map((c) => ({
+        type: c.type,
+        doc: c.type === "removed" ? { path: c.doc.path, id: c.doc.id } : select ? { ...c.doc, data: project(c.doc.data, select) } : c.doc,
+        oldIndex: c.oldIndex,
+        newIndex: c.newIndex,
+      })),
+    );
+  }
+
+  private remember(path: string, version: number): void {
+    this.seen.delete(path);
+    this.seen.set(path, version);
+    if (this.seen.size > SEEN_VERSIONS) this.seen.delete(this.seen.keys().next().value!);
+  }
+
+  private deps(): QueryDeps {
+    const topology = parseTopology(this.env);
+    const dbs = indexDatabases(this.env as unknown as Record<string, unknown>, topology);
+    return { dbs, topology, config: indexConfig, meta: dbs[0], shardCount: shardCount(this.env) };
+  }
+
+  private databasesOfQuery(): D1Database[] {
+    const { dbs, topology } = this.deps();
+    return indexShardsFor(topology, this.query().scope.collectionId).map((i) => dbs[i]);
+  }
+
+  private key(): string {
+    return this.ctx.storage.kv.get<string>("key") ?? "";
+  }
+
+  private async register(): Promise<void> {
+    const now = new Date().toISOString();
+    const key = this.key();
+    await Promise.all(this.databasesOfQuery().map((db) => runBatch(db, [registerLiveQuery(key, this.query().scope.collectionId, now)])));
+  }
+
+  private async unregister(key: string): Promise<void> {
+    const { dbs } = this.deps();
+    await Promise.all(dbs.map((db) => runBatch(db, [unregisterLiveQuery(key)])));
+  }
+
+  private listenerCount(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM listeners`).one().n;
+  }
+
+  private forgetSocket(ws: WebSocket): void {
+    const id = this.sockets.idOf(ws);
+    if (id) this.ctx.storage.sql.exec(`DELETE FROM listeners WHERE socket_id = ?`, id);
+  }
+
+  /** The last listener left: the registration goes, and so does the state. */
+  private async teardownIfIdle(): Promise<void> {
+    if (this.listenerCount() > 0) return;
+    await this.serialised(async () => {
+      if (this.listenerCount() > 0) return;
+      const key = this.key();
+      if (key) await this.unregister(key);
+      this.ctx.storage.sql.exec(`DELETE FROM result`);
+      this.ctx.storage.kv.delete("query");
+      await this.ctx.storage.deleteAlarm();
+      this.live = null;
+      this.nq = null;
+      this.seen.clear();
+    });
+  }
+
+  private async scheduleResync(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LIVE_RESYNC_MS);
+  }
+}
+
+function toSnapshot(c: Change): DocumentSnapshot {
+  return {
+    path: c.path,
+    id: c.path.slice(c.path.lastIndexOf("/") + 1),
+    data: (c.data ?? {}) as DocumentData,
+    version: c.version,
+    createTime: c.createTime ?? c.updateTime,
+    updateTime: c.updateTime,
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Query listeners through the one client socket: first the full result,
+ * then only changes, with Firestore's docChanges indexes; limit windows that
+ * refill; per-listener errors; one registration per distinct query.
+ */
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api, BASE, eventually } from "./helpers";
+
+async function connect() {
+  const res = await exports.default.fetch(new Request(`${BASE}/v1/listen`, { headers: { Upgrade: "websocket" } }));
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  ws.accept();
+  const messages: any[] = [];
+  ws.addEventListener("message", (e) => messages.push(JSON.parse(e.data as string)));
+  const send = (m: unknown) => ws.send(JSON.stringify(m));
+  /** Waits until `n` messages for listener `id` are in, and takes them. */
+  const take = async (id: unknown, n = 1, timeoutMs = 5000) => {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const mine = messages.filter((m) => m.id === id);
+      if (mine.length >= n) {
+        const out = mine.slice(0, n);
+        for (const m of out) messages.splice(messages.indexOf(m), 1);
+        return out;
+      }
+      if (Date.now() > end) throw new Error(`listener ${JSON.stringify(id)}: expected ${n} messages, have ${JSON.stringify(messages)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { ws, send, take, messages };
+}
+
+/** A client's ordered array, kept with docChanges as Firestore documents them. */
+function follow(state: string[], changes: { type: string; doc: { id: string }; oldIndex: number; newIndex: number }[]) {
+  for (const c of changes) {
+    if (c.oldIndex >= 0) {
+      expect(state[c.oldIndex]).toBe(c.doc.id);
+      state.splice(c.oldIndex, 1);
+    }
+    if (c.newIndex >= 0) state.splice(c.newIndex, 0, c.doc.id);
+  }
+  return state;
+}
+
+describe("query listeners", () => {
+  it("send the result, then added, modified and removed in order", async () => {
+    await api("PUT", "/v1/docs/lq1/a", { n: 1 });
+    await api("PUT", "/v1/docs/lq1/b", { n: -2 });
+    const c = await connect();
+    c.send({ op: "listen", id: "q", query: { from: { collection: "lq1" }, where: ["n", ">", 0], orderBy: [["n", "asc"]] } });
+    const [first] = await c.take("q");
+    expect(first, JSON.stringify(first)).toMatchObject({ type: "snapshot", initial: true });
+    const state = follow([], first.changes);
+    expect(state).toEqual(["a"]);
+
+    await api("PATCH", "/v1/docs/lq1/b", { n: 2 });
+    follow(state, (await c.take("q"))[0].changes);
+    expect(state).toEqual(["a", "b"]);
+    await api("PATCH", "/v1/docs/lq1/a", { n: 3 });
+    const [moved] = await c.take("q");
+    expect(moved.changes).toMatchObject([{ type: "modified", oldIndex: 0, newIndex: 1, doc: { id: "a", data: { n: 3 } } }]);
+    follow(state, moved.changes);
+    await api("DELETE", "/v1/docs/lq1/b");
+    follow(state, (await c.take("q"))[0].changes);
+    expect(state).toEqual(["a"]);
+    c.ws.close();
+  });
+
+  it("refill a limit window when a document leaves it, and keep limitToLast", async () => {
+    for (let i = 0; i < 5; i++) await api("PUT", `/v1/docs/lq2/d${i}`, { n: i });
+    const c = await connect();
+    c.send({ op: "listen", id: 1, query: { from: { collection: "lq2" }, orderBy: [["n", "asc"]], limit: 2 } });
+    c.send({ op: "listen", id: 2, query: { from: { collection: "lq2" }, orderBy: [["n", "asc"]], limitToLast: 2 } });
+    const first = follow([], (await c.take(1))[0].changes);
+    const last = follow([], (await c.take(2))[0].changes);
+    expect(first).toEqual(["d0", "d1"]);
+    expect(last).toEqual(["d3", "d4"]);
+
+    await api("DELETE", "/v1/docs/lq2/d0");
+    const refill = (await c.take(1)).flatMap((m) => m.changes);
+    follow(first, refill);
+    expect(first).toEqual(["d1", "d2"]);
+
+    await api("PUT", "/v1/docs/lq2/d9", { n: 9 });
+    follow(last, (await c.take(2))[0].changes);
+    expect(last).toEqual(["d4", "d9"]);
+    c.ws.close();
+  });
+
+  it("carries document and query listeners on one socket, with select", async () => {
+    await api("PUT", "/v1/docs/lq3/x", { n: 1, secret: "s" });
+    const c = await connect();
+    c.send({ op: "listen", id: "doc", doc: "lq3/x" });
+    c.send({ op: "listen", id: "q", query: { from: { collection: "lq3" }, select: ["n"] } });
+    await c.take("doc");
+    const [snap] = await c.take("q");
+    expect(snap.changes[0].doc.data).toEqual({ n: 1 });
+    await api("PATCH", "/v1/docs/lq3/x", { n: 2 });
+    expect((await c.take("doc"))[0].changes[0].doc.data).toEqual({ n: 2, secret: "s" });
+    expect((await c.take("q"))[0].changes[0]).toMatchObject({ type: "modified", doc: { data: { n: 2 } } });
+    c.ws.close();
+  });
+
+  it("answer a bad query on that listener only, as POST /v1/query would", async () => {
+    const c = await connect();
+    c.send({ op: "listen", id: "bad", query: { from: { collection: "lq4" }, where: ["n", "=~", 1] } });
+    c.send({ op: "listen", id: "index", query: { from: { collection: "lq4" }, where: ["a", "==", 1], orderBy: [["b", "desc"]] } });
+    c.send({ op: "listen", id: "agg", query: { from: { collection: "lq4" }, aggregate: { n: { count: true } } } });
+    c.send({ op: "listen", id: "ok", query: { from: { collection: "lq4" } } });
+    expect((await c.take("bad"))[0].error.code).toBe("INVALID_ARGUMENT");
+    const [missing] = await c.take("index");
+    expect(missing.error).toMatchObject({ code: "FAILED_PRECONDITION", details: { index: expect.any(Object) } });
+    expect((await c.take("agg"))[0].error.code).toBe("FAILED_PRECONDITION");
+    expect((await c.take("ok"))[0]).toMatchObject({ type: "snapshot", changes: [] });
+    c.ws.close();
+  });
+
+  it("share one registration between identical listeners, removed when the last leaves", async () => {
+    const query = { from: { collection: "lq5" }, where: ["n", ">", 0] };
+    const same = { where: ["n", ">", 0], from: { collection: "lq5" } };
+    const a = await connect();
+    const b = await connect();
+    a.send({ op: "listen", id: 1, query });
+    b.send({ op: "listen", id: 1, query: same });
+    await a.take(1);
+    await b.take(1);
+    // The registration lives in the index database(s) that hold the collection.
+    const rows = async () => {
+      let n = 0;
+      for (const db of [env.DB, env.DB2]) n += (await db.prepare(`SELECT query_key FROM live_queries WHERE collection_id = 'lq5'`).all()).results.length;
+      return n;
+    };
+    expect(await rows()).toBe(1);
+    await api("PUT", "/v1/docs/lq5/one", { n: 1 });
+    expect((await a.take(1))[0].changes[0]).toMatchObject({ type: "added", doc: { id: "one" } });
+    expect((await b.take(1))[0].changes[0]).toMatchObject({ type: "added", doc: { id: "one" } });
+    a.send({ op: "unlisten", id: 1 });
+    b.ws.close();
+    await eventually(async () => (await rows()) === 0);
+    a.ws.close();
+  });
+});
