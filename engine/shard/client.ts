@@ -7,8 +7,7 @@ import { BlazeError, unwrap, type RpcResult } from "../core/errors";
 import { formatToken, mergeTokens, parseToken, type WriteToken } from "../core/tokens";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { PendingResult } from "./coordinator";
-import type { ShardStatus } from "./shard-do";
-import { shardCount, shardOf, shardStub } from "./routing";
+import { shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
 
 export async function getDocument(env: Env, path: string): Promise<DocumentSnapshot | null> {
   const shard = shardOf(path, shardCount(env));

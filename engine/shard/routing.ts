@@ -7,7 +7,6 @@ import type { RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { BatchOutcome, ShardWrites } from "./coordinator";
 import type { PreparedResult } from "./doc-store";
-import type { ShardStatus } from "./shard-do";
 
 export function shardCount(env: Pick<Env, "SHARD_COUNT">): number {
   const n = Number(env.SHARD_COUNT ?? 16);
@@ -24,6 +23,14 @@ export function shardOf(path: string, count: number): number {
  * from the class: inferring RPC types over the recursive Value type is too
  * deep for TypeScript.
  */
+/** A shard's part of GET /v1/status. */
+export interface ShardStatus {
+  headSeq: number;
+  outboxDepth: number;
+  /** Commit time (ms epoch) of the oldest change the index has not applied, or null. */
+  oldestUnappliedAt: number | null;
+}
+
 export interface ShardApi {
   get(shard: number, path: string): Promise<RpcResult<DocumentSnapshot | null>>;
   commit(shard: number, writes: Write[]): Promise<RpcResult<WriteResult[]>>;

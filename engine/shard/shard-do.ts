@@ -18,7 +18,7 @@ import { Coordinator, type BatchOutcome, type Participant, type ShardWrites } fr
 import { DocListeners } from "./doc-listeners";
 import { DocStore, type PreparedResult } from "./doc-store";
 import { metaDatabase } from "../index/routing";
-import { shardCount, shardOf, shardStub } from "./routing";
+import { shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
 
 /** Test hooks: make the next N calls of a step fail, as a crash would. */
 export interface Faults {
@@ -48,12 +48,6 @@ const DRAIN_COALESCE_MS = 200;
 /** The retry delay a write refused by INDEX_LAG_LIMIT is told to wait. */
 const INDEX_LAG_RETRY_MS = 1000;
 
-export interface ShardStatus {
-  headSeq: number;
-  outboxDepth: number;
-  /** Commit time (ms epoch) of the oldest change the index has not applied, or null. */
-  oldestUnappliedAt: number | null;
-}
 
 export class ShardDO extends DurableObject<Env> {
   private store: DocStore | null = null;
