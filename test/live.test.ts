@@ -4,6 +4,7 @@
  * refill; per-listener errors; one registration per distinct query.
  */
 import { env, exports } from "cloudflare:workers";
+import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { api, BASE, eventually } from "./helpers";
 
@@ -141,4 +142,60 @@ describe("query listeners", () => {
     await eventually(async () => (await rows()) === 0);
     a.ws.close();
   });
+});
+
+describe("query listeners under random writes (property)", () => {
+  const QUERIES = [
+    { where: ["n", ">=", 2], orderBy: [["n", "asc"]] },
+    { orderBy: [["n", "desc"]], limit: 3 },
+    { orderBy: [["n", "asc"]], limitToLast: 2 },
+    { where: { or: [["n", "in", [0, 1]], ["tag", "==", "x"]] } },
+    { where: ["tags", "array-contains", "x"], limit: 2 },
+  ];
+  const step = fc.record({
+    id: fc.constantFrom("a", "b", "c", "d", "e", "f"),
+    data: fc.option(fc.record({ n: fc.integer({ min: 0, max: 6 }), tag: fc.constantFrom("x", "y"), tags: fc.subarray(["x", "y"]) }), { nil: null }),
+    batch: fc.boolean(),
+  });
+
+  it("every listener ends equal to a fresh run of its query, whatever the writes (fast-check)", async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
+        const collection = `lqp${run++}`;
+        const c = await connect();
+        const states = QUERIES.map(() => [] as string[]);
+        QUERIES.forEach((q, i) => c.send({ op: "listen", id: i, query: { from: { collection }, ...q } }));
+        for (let i = 0; i < QUERIES.length; i++) {
+          const [first] = await c.take(i);
+          expect(first.type, JSON.stringify(first)).toBe("snapshot");
+          follow(states[i], first.changes);
+        }
+        for (let k = 0; k < steps.length; k++) {
+          const s = steps[k];
+          const path = `${collection}/${s.id}`;
+          const write = s.data === null ? { op: "delete", path } : { op: "set", path, data: s.data };
+          // Some steps go as a batch together with a second write to another document.
+          const writes = s.batch ? [write, { op: "set", path: `${collection}/z${k % 3}`, data: { n: k % 7, tag: "x", tags: ["x"] } }] : [write];
+          const r = await api("POST", "/v1/batch", { writes });
+          expect(r.status, JSON.stringify(r.body)).toBe(200);
+        }
+        const want = async (i: number) => {
+          const r = await api("POST", "/v1/query", { from: { collection }, ...QUERIES[i] });
+          return r.body.docs.map((d: { id: string }) => d.id) as string[];
+        };
+        // Quiescence: every listener's followed state reaches the query's answer.
+        await eventually(async () => {
+          for (const m of c.messages.splice(0)) {
+            expect(m.type, JSON.stringify(m)).toBe("snapshot");
+            follow(states[m.id], m.changes);
+          }
+          for (let i = 0; i < QUERIES.length; i++) if (JSON.stringify(states[i]) !== JSON.stringify(await want(i))) return false;
+          return true;
+        }, 10_000, 50);
+        c.ws.close();
+      }),
+      { numRuns: 8 },
+    );
+  }, 120_000);
 });
