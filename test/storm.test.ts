@@ -25,7 +25,7 @@ import { api, eventually, shardFor, shardStubFor } from "./helpers";
 
 const RESEND_MS = 1000;
 /** Consumer cost per message (a queue batch holds up to 10). */
-const MESSAGE_MS = 40;
+const MESSAGE_MS = 50;
 const LOAD_MS = 5000;
 const PER_COMMIT = 10;
 
@@ -104,7 +104,7 @@ describe("outbox under a consumer backlog", () => {
         `consumer got ${delivered} changes (${(delivered / written).toFixed(2)} per change), ${duplicates} duplicate messages`,
     );
     // A real backlog: changes waited in the queue for several resend intervals.
-    expect(maxLagMs).toBeGreaterThan(2.5 * RESEND_MS);
+    expect(maxLagMs).toBeGreaterThan(2 * RESEND_MS);
     expect(sent).toBe(written);
     expect(resent).toBeLessThanOrEqual(written * 0.05);
     expect(delivered).toBeLessThanOrEqual(written * 1.1);
