@@ -10,6 +10,7 @@ const scenarios = {
   write: () => import("./scenarios/write.mjs"),
   query: () => import("./scenarios/query.mjs"),
   ingest: () => import("./scenarios/ingest.mjs"),
+  live: () => import("./scenarios/live.mjs"),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -104,6 +104,21 @@ describe("query listeners", () => {
     c.ws.close();
   });
 
+  it("follow a collection group across parents", async () => {
+    await api("PUT", "/v1/docs/lqg/u1/posts/p1", { n: 1 });
+    const c = await connect();
+    c.send({ op: "listen", id: "g", query: { from: { collectionGroup: "posts" }, where: ["n", ">", 0] } });
+    const state = follow([], (await c.take("g"))[0].changes);
+    expect(state).toEqual(["p1"]);
+    await api("PUT", "/v1/docs/lqg/u2/posts/p2", { n: 2 });
+    await api("PUT", "/v1/docs/lqg/u2/other/p3", { n: 3 });
+    follow(state, (await c.take("g"))[0].changes);
+    expect(state).toEqual(["p1", "p2"]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.messages.filter((m) => m.id === "g")).toEqual([]);
+    c.ws.close();
+  });
+
   it("answer a bad query on that listener only, as POST /v1/query would", async () => {
     const c = await connect();
     c.send({ op: "listen", id: "bad", query: { from: { collection: "lq4" }, where: ["n", "=~", 1] } });
