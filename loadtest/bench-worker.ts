@@ -28,7 +28,7 @@ import { indexEntriesFor } from "../engine/index/entries";
 import { sql } from "drizzle-orm";
 import type { Value } from "../engine/core/values";
 
-export { ShardDO } from "../engine/worker";
+export { LiveQueryDO, ShardDO } from "../engine/worker";
 
 interface BenchEnv extends Env {
   BARE: DurableObjectNamespace<BareDO>;
