@@ -73,9 +73,13 @@ function messagesOf(changes: Change[]): ChangeMessage[] {
   return packMessages(SHARD, changes).map((p) => p.message);
 }
 
-/** Writes documents through the consumer, with a config that may not declare the indexes yet. */
+/**
+ * Writes documents through the consumer, with a config that may not declare
+ * the indexes yet; each call as a consumer isolate that starts then (a copy
+ * of the config), which takes the index over for its config.
+ */
 async function write(config: IndexConfig, entries: [string, DocumentData | null][]) {
-  await applyMessages(messagesOf(entries.map(([p, d]) => change(p, d))), deps(config));
+  await applyMessages(messagesOf(entries.map(([p, d]) => change(p, d))), deps({ ...config }));
 }
 
 async function seed(n: number) {

@@ -28,7 +28,10 @@ describe("GET /v1/status", () => {
     expect(shard).toMatchObject({ lagChanges: 0, lagMs: 0 });
     expect(shard.headSeq).toBeGreaterThan(0);
     expect(shard.watermark).toBe(shard.headSeq);
-    expect(body.index).toMatchObject({ lagChanges: 0, lagLimit: null, deadLetters: expect.any(Number) });
+    expect(body.index).toMatchObject({
+      lagChanges: 0, lagLimit: null, deadLetters: expect.any(Number), quarantined: 0,
+      config: { hash: expect.stringMatching(/^[0-9a-f]{16}$/), generation: expect.any(Number) },
+    });
   });
 
   it("shows the lag in changes and milliseconds while a shard cannot send, and recovers", async () => {

@@ -13,6 +13,7 @@ import type { DocumentData } from "../core/values";
 import { compositeRowsFor, insertCompositeRows } from "./apply";
 import type { BuildState } from "./builds";
 import type { IndexConfig } from "./config-types";
+import { withConfigGuard } from "./config-owner";
 import { all, prepare, runBatch } from "./d1";
 
 /** Documents read per D1 query: each may be up to 1 MiB of JSON. */
@@ -27,8 +28,12 @@ export interface BackfillProgress {
   docs: number;
 }
 
-/** Processes up to `maxDocs` documents of building indexes (and a chunk of each dropping one). */
-export async function backfillStep(db: D1Database, config: IndexConfig, maxDocs: number): Promise<BackfillProgress> {
+/**
+ * Processes up to `maxDocs` documents of building indexes (and a chunk of
+ * each dropping one). With `hash`, every write is refused unless that config
+ * owns the database (engine/index/config-owner.ts).
+ */
+export async function backfillStep(db: D1Database, config: IndexConfig, maxDocs: number, hash?: string): Promise<BackfillProgress> {
   const declared = new Map(config.indexes.map((i) => [i.id, i]));
   const builds = await all<{ index_id: string; state: BuildState; cursor_path: string }>(
     db,
@@ -37,7 +42,7 @@ export async function backfillStep(db: D1Database, config: IndexConfig, maxDocs:
   let docs = 0;
   for (const b of builds) {
     if (b.state === "dropping") {
-      if (!declared.has(b.index_id)) await dropChunk(db, b.index_id);
+      if (!declared.has(b.index_id)) await dropChunk(db, b.index_id, hash);
       continue;
     }
     const index = declared.get(b.index_id);
@@ -55,13 +60,14 @@ export async function backfillStep(db: D1Database, config: IndexConfig, maxDocs:
       const rows = page.flatMap((d) => compositeRowsFor([index], { path: d.path, seq: d.seq, data: JSON.parse(d.data) as DocumentData }));
       if (page.length > 0) cursor = page[page.length - 1].path;
       const now = new Date().toISOString();
-      await runBatch(db, [
+      await withConfigGuard(hash, (guard) => runBatch(db, [
+        ...guard,
         ...insertCompositeRows(rows),
         // Only forward, and only while still building (a concurrent drop or re-add wins).
         sql`UPDATE index_builds SET cursor_path = MAX(cursor_path, ${cursor}), updated_at = ${now},
           state = ${finished ? sql`'ready'` : sql`state`}
           WHERE index_id = ${index.id} AND state = 'building'`,
-      ]);
+      ]));
       if (finished) break;
     }
     if (docs >= maxDocs) break;
@@ -74,16 +80,17 @@ export async function backfillStep(db: D1Database, config: IndexConfig, maxDocs:
 }
 
 /** Deletes a chunk of a dropping index's entries; removes its build row once none are left. */
-async function dropChunk(db: D1Database, indexId: string): Promise<void> {
+async function dropChunk(db: D1Database, indexId: string, hash: string | undefined): Promise<void> {
   const now = new Date().toISOString();
-  const [deleted] = await db.batch([
+  const [deleted] = await withConfigGuard(hash, async (guard) => (await db.batch([
+    ...guard.map((g) => prepare(db, g)),
     prepare(
       db,
       sql`DELETE FROM composite_entries WHERE rowid IN (SELECT rowid FROM composite_entries WHERE index_id = ${indexId} LIMIT ${DROP_CHUNK_ROWS})
         AND EXISTS (SELECT 1 FROM index_builds WHERE index_id = ${indexId} AND state = 'dropping')`,
     ),
     prepare(db, sql`UPDATE index_builds SET updated_at = ${now} WHERE index_id = ${indexId} AND state = 'dropping'`),
-  ]);
+  ])).slice(guard.length));
   if ((deleted.meta.changes ?? 0) < DROP_CHUNK_ROWS) {
     await prepare(db, sql`DELETE FROM index_builds WHERE index_id = ${indexId} AND state = 'dropping'`).run();
   }

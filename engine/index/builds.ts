@@ -4,9 +4,10 @@
  * (ensureIndexBuilds); the planner asks indexReady before it reads an index,
  * because a building index is missing the entries of older documents.
  */
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { BlazeError } from "../core/errors";
 import type { CompositeIndex, IndexConfig } from "./config-types";
+import { withConfigGuard } from "./config-owner";
 import { all, prepare } from "./d1";
 
 export type BuildState = "building" | "ready" | "dropping";
@@ -18,14 +19,15 @@ export type BuildState = "building" | "ready" | "dropping";
  * declared become `dropping`. `pending`: a backfill has work to do.
  * `claimed`: this call changed the table (started or restarted work); of
  * several isolates declaring the same config at once, only one claims it,
- * so only one starts a backfill chain.
+ * so only one starts a backfill chain. With `hash`, the batch is refused
+ * unless that config owns the database.
  */
-export async function ensureIndexBuilds(db: D1Database, config: IndexConfig): Promise<{ pending: boolean; claimed: boolean }> {
+export async function ensureIndexBuilds(db: D1Database, config: IndexConfig, hash?: string): Promise<{ pending: boolean; claimed: boolean }> {
   const rows = await all<{ index_id: string; state: BuildState }>(db, sql`SELECT index_id, state FROM index_builds`);
   const have = new Map(rows.map((r) => [r.index_id, r.state]));
   const declared = new Set(config.indexes.map((i) => i.id));
   const now = new Date().toISOString();
-  const statements = [];
+  const statements: SQL[] = [];
   for (const index of config.indexes) {
     const state = have.get(index.id);
     if (state !== undefined && state !== "dropping") continue;
@@ -40,8 +42,13 @@ export async function ensureIndexBuilds(db: D1Database, config: IndexConfig): Pr
       statements.push(sql`UPDATE index_builds SET state = 'dropping', cursor_path = '', updated_at = ${now} WHERE index_id = ${id}`);
     }
   }
-  const results = await db.batch<{ n: number }>(
-    [...statements, sql`SELECT COUNT(*) AS n FROM index_builds WHERE state <> 'ready'`].map((q) => prepare(db, q)),
+  // Guarded when the caller owns the database for this config (engine/index/config-owner.ts).
+  const results = await withConfigGuard(hash, async (guard) =>
+    (
+      await db.batch<{ n: number }>(
+        [...guard, ...statements, sql`SELECT COUNT(*) AS n FROM index_builds WHERE state <> 'ready'`].map((q) => prepare(db, q)),
+      )
+    ).slice(guard.length),
   );
   const claimed = results.slice(0, -1).some((r) => (r.meta?.changes ?? 0) > 0);
   return { pending: (results[results.length - 1].results?.[0]?.n ?? 0) > 0, claimed };

@@ -8,7 +8,7 @@
  * the first index shard only.
  */
 import { sql } from "drizzle-orm";
-import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** One row per live document, readable with plain SQL. */
 export const documents = sqliteTable(
@@ -189,4 +189,24 @@ export const liveQueries = sqliteTable(
     registeredAt: text("registered_at").notNull(),
   },
   (t) => [index("live_queries_collection").on(t.collectionId)],
+);
+
+/**
+ * Which index config (blaze.indexes.json) may write this database: one row.
+ * A consumer isolate takes it over on its first batch when its config's hash
+ * differs (generation + 1); every batch that writes the index then starts
+ * with a guard that sets `current` to whether the hash is still its own, so
+ * the CHECK fails the whole batch for an isolate running a replaced config
+ * (engine/index/config-owner.ts).
+ */
+export const indexConfigOwner = sqliteTable(
+  "index_config",
+  {
+    id: integer("id").primaryKey(),
+    hash: text("hash").notNull(),
+    generation: integer("generation").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    current: integer("current").notNull().default(1),
+  },
+  (t) => [check("index_config_current", sql`${t.current} = 1`)],
 );

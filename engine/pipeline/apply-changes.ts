@@ -7,6 +7,7 @@ import type { SQL } from "drizzle-orm";
 import { parseDocumentPath } from "../core/paths";
 import type { Change } from "../core/writes";
 import { applyStatements, latestPerPath, type ResolvedChange } from "../index/apply";
+import { configHash, takeOverIndexConfig } from "../index/config-owner";
 import type { IndexConfig } from "../index/config-types";
 import { indexShardOf, type IndexTopology } from "../index/routing";
 import type { NotifyLive } from "./live-notify";
@@ -77,6 +78,30 @@ export function statementsByDb(changes: ResolvedChange[], deps: ConsumerDeps): M
 /** The index database (position in `deps.dbs`) that holds a document's rows. */
 export function indexDbOf(c: { path: string }, deps: Pick<ConsumerDeps, "topology">): number {
   return indexShardOf(deps.topology, parseDocumentPath(c.path).collectionId, c.path);
+}
+
+// Per config object, which is per isolate in production (the config is a module constant).
+const owned = new WeakMap<IndexConfig, Promise<string>>();
+
+/**
+ * This isolate's claim on the index databases for its config: on first use
+ * it takes every database over (a no-op when the config is already theirs;
+ * the newest starter wins), then it is the hash that guards every batch
+ * that writes the index (engine/index/config-owner.ts).
+ */
+export function ownIndexConfig(deps: { dbs: D1Database[]; indexConfig: IndexConfig }): Promise<string> {
+  let claim = owned.get(deps.indexConfig);
+  if (!claim) {
+    claim = (async () => {
+      const hash = await configHash(deps.indexConfig);
+      for (const db of deps.dbs) await takeOverIndexConfig(db, hash);
+      return hash;
+    })();
+    // A failed take-over is tried again by the next batch.
+    claim.catch(() => owned.delete(deps.indexConfig));
+    owned.set(deps.indexConfig, claim);
+  }
+  return claim;
 }
 
 export function describeError(e: unknown): string {

@@ -9,6 +9,7 @@
 import { backfillStep } from "../index/backfill";
 import { claimStalledBuilds, ensureIndexBuilds } from "../index/builds";
 import type { IndexConfig } from "../index/config-types";
+import { ownIndexConfig } from "./apply-changes";
 
 /** Documents per index database that one backfill message processes. */
 export const BACKFILL_DOCS_PER_MESSAGE = 500;
@@ -41,7 +42,15 @@ export async function superviseIndexBuilds(deps: BackfillDeps, now = Date.now())
   // a building index: only the call that claims the work in D1 sends.
   let kick = false;
   if (last === undefined) {
-    for (const db of deps.dbs) kick = (await ensureIndexBuilds(db, deps.indexConfig)).claimed || kick;
+    try {
+      // Take the index over for this config first: builds declared after it
+      // are finished only while no consumer of an older config can write.
+      const hash = await ownIndexConfig(deps);
+      for (const db of deps.dbs) kick = (await ensureIndexBuilds(db, deps.indexConfig, hash)).claimed || kick;
+    } catch (e) {
+      checkedAt.delete(deps.indexConfig); // the next batch declares them again
+      throw e;
+    }
   }
   const before = new Date(now - BACKFILL_STALL_MS).toISOString();
   const stamp = new Date(now).toISOString();
@@ -52,8 +61,9 @@ export async function superviseIndexBuilds(deps: BackfillDeps, now = Date.now())
 /** One backfill step on every index database; sends the next message unless all are done. Returns done. */
 export async function runBackfill(deps: BackfillDeps): Promise<boolean> {
   let done = true;
+  const hash = await ownIndexConfig(deps);
   for (const db of deps.dbs) {
-    const step = await backfillStep(db, deps.indexConfig, deps.backfillDocsPerMessage ?? BACKFILL_DOCS_PER_MESSAGE);
+    const step = await backfillStep(db, deps.indexConfig, deps.backfillDocsPerMessage ?? BACKFILL_DOCS_PER_MESSAGE, hash);
     done = step.done && done;
   }
   if (!done) await deps.requestBackfill();

@@ -21,7 +21,8 @@
  */
 import { sql } from "drizzle-orm";
 import { prepare, runBatch } from "../index/d1";
-import { describeError as describe, consumerHooks, indexDbOf, resolveChanges, statementsByDb, type ConsumeOutcome, type ConsumerDeps } from "./apply-changes";
+import { runGuarded } from "../index/config-owner";
+import { describeError as describe, consumerHooks, indexDbOf, ownIndexConfig, resolveChanges, statementsByDb, type ConsumeOutcome, type ConsumerDeps } from "./apply-changes";
 import { parseDocumentPath } from "../core/paths";
 import { liveQueriesOn, type LiveRegistration } from "../index/live-registrations";
 import { runBackfill, superviseIndexBuilds } from "./backfill";
@@ -151,6 +152,8 @@ export async function applyMessages(
 
   const poisoned = new Set(quarantine?.poison.map((p) => `${p.change.shard}/${p.change.path}`));
   const pending = fresh.flatMap((m) => m.changes.filter((c) => !applied(m.shard, c.seq, c.seq) && !poisoned.has(`${c.shard}/${c.path}`)));
+  // Every batch is refused if another index config has taken the index over.
+  const hash = await ownIndexConfig(deps);
   const changes = await resolveChanges(pending, deps);
   const perDb = statementsByDb(changes, deps);
   // Each database's apply batch also reads the live-query registrations of
@@ -162,12 +165,12 @@ export async function applyMessages(
   // applied, so it must come last (a crash in between means a redelivery).
   for (const [i, statements] of perDb) {
     if (i === 0) continue;
-    const out = await runBatch<LiveRegistration>(deps.dbs[i], [...statements, registrationsIn(i)]);
+    const out = await runGuarded<LiveRegistration>(deps.dbs[i], hash, [...statements, registrationsIn(i)]);
     registrations.push(...out[out.length - 1]);
   }
   const local = perDb.get(0) ?? [];
   const rangeRows = fresh.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
-  const results = await runBatch<WatermarkRow | LiveRegistration>(deps.dbs[0], [
+  const results = await runGuarded<WatermarkRow | LiveRegistration>(deps.dbs[0], hash, [
     ...local,
     ...(perDb.has(0) ? [registrationsIn(0)] : []),
     ...(quarantine ? quarantineStatements(quarantine, new Date().toISOString()) : []),

@@ -26,8 +26,9 @@ import { sql } from "drizzle-orm";
 import { BlazeError } from "../core/errors";
 import type { Change } from "../core/writes";
 import { jsonChunks, latestPerPath } from "../index/apply";
-import { all, prepare, runBatch } from "../index/d1";
-import { describeError, resolveChanges, statementsByDb, type ConsumerDeps } from "./apply-changes";
+import { all, prepare } from "../index/d1";
+import { runGuarded } from "../index/config-owner";
+import { describeError, ownIndexConfig, resolveChanges, statementsByDb, type ConsumerDeps } from "./apply-changes";
 import type { ChangeMessage } from "./messages";
 
 /** Deliveries of a message that failed on its own before its poison is quarantined (the queue allows 6). */
@@ -71,8 +72,9 @@ export async function quarantineFor(message: ChangeMessage, attempts: number, de
 /** Applies changes; on failure splits them in halves, down to the changes that fail alone. */
 async function bisect(changes: Change[], deps: ConsumerDeps): Promise<Poison[]> {
   try {
+    const hash = await ownIndexConfig(deps);
     const resolved = await resolveChanges(changes, deps);
-    for (const [i, statements] of statementsByDb(resolved, deps)) await runBatch(deps.dbs[i], statements);
+    for (const [i, statements] of statementsByDb(resolved, deps)) await runGuarded(deps.dbs[i], hash, statements);
     return [];
   } catch (e) {
     if (notQuarantinable(e)) throw e;
@@ -143,11 +145,12 @@ export async function replayQuarantined(deps: ConsumerDeps, opts: { shard?: numb
   const result: ReplayResult = { repaired: 0, failed: [], left: 0 };
   for (const d of docs) {
     try {
+      const hash = await ownIndexConfig(deps);
       const current = await deps.fetchChange(d.shard, d.path);
       const byDb = statementsByDb([current], deps);
-      for (const [i, statements] of byDb) if (i !== 0) await runBatch(deps.dbs[i], statements);
+      for (const [i, statements] of byDb) if (i !== 0) await runGuarded(deps.dbs[i], hash, statements);
       // Gaps up to the version just applied are closed; a newer quarantined change stays.
-      await runBatch(meta, [
+      await runGuarded(meta, hash, [
         ...(byDb.get(0) ?? []),
         sql`DELETE FROM quarantined WHERE shard = ${d.shard} AND path = ${d.path} AND seq <= ${current.seq}`,
       ]);

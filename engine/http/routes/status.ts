@@ -3,13 +3,14 @@
  * the shard's head seq, the index watermark (from D1), the lag in changes
  * and in milliseconds (since the oldest unapplied change was committed),
  * the outbox depth, quarantined changes (engine/pipeline/quarantine.ts),
- * and the dead-letter count. For operators and import
+ * the dead-letter count, and which index config owns the index. For operators and import
  * scripts; it reads every shard, so it is not for hot paths.
  */
 import { Hono } from "hono";
 import { sql } from "drizzle-orm";
 import { all } from "../../index/d1";
 import { indexDatabases, parseTopology } from "../../index/routing";
+import { readConfigOwner } from "../../index/config-owner";
 import { quarantinedPerShard } from "../../pipeline/quarantine";
 import { readWatermarks } from "../../pipeline/watermarks";
 import { shardStatus } from "../../shard/client";
@@ -20,7 +21,7 @@ export const statusRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const env = c.env;
   const meta = indexDatabases(env as unknown as Record<string, unknown>, parseTopology(env))[0];
   const ids = Array.from({ length: shardCount(env) }, (_, i) => i);
-  const [marks, quarantined] = await Promise.all([readWatermarks(meta, ids), quarantinedPerShard(meta)]);
+  const [marks, quarantined, config] = await Promise.all([readWatermarks(meta, ids), quarantinedPerShard(meta), readConfigOwner(meta)]);
   const now = Date.now();
   const shards = await Promise.all(
     ids.map(async (shard) => {
@@ -47,6 +48,8 @@ export const statusRoutes = new Hono<AppEnv>().get("/", async (c) => {
       quarantined: shards.reduce((n, s) => n + s.quarantined, 0),
       deadLetters: dead?.n ?? 0,
       lagLimit: Number(env.INDEX_LAG_LIMIT ?? 0) || null,
+      // The index config the consumers apply (engine/index/config-owner.ts); null before the first batch.
+      config,
     },
     shards,
   });
