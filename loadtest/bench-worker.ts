@@ -9,9 +9,14 @@
  * - POST /__bench/plain-insert: the same documents and index rows as plain
  *   multi-row INSERTs of 100 bound parameters, unguarded (the physical floor
  *   the consumer's apply is measured against);
- * - GET /__bench/count?collection=: documents of a collection in D1;
+ *   both take `shape: "ingest"` for the ingest benchmark's documents, and
+ *   send each row to its index database (INDEX_SHARDS), the databases in
+ *   parallel;
+ * - GET /__bench/count?collection=: documents of a collection in D1 (summed
+ *   over the index databases);
  * - GET /__bench/queue-stats: queue batches, messages and changes this
- *   isolate's consumer has seen;
+ *   isolate's consumer has seen, and of those messages the ones the consumer
+ *   found already applied (duplicates);
  * - POST /__bench/sql: runs one hand-written SQL query (the baseline for queries);
  * - GET /__bench/all?collection=: every document of a collection, the seed
  *   demo's fetch-everything-and-filter-on-the-client way.
@@ -22,7 +27,10 @@ import blaze from "../engine/worker";
 import { fnv1a32 } from "../engine/core/hash";
 import { applyStatements, type ResolvedChange } from "../engine/index/apply";
 import { runBatch } from "../engine/index/d1";
-import { seedDocument } from "./lib/seed-data";
+import { consumerHooks } from "../engine/pipeline/consumer";
+import { parseDocumentPath } from "../engine/core/paths";
+import { indexDatabases, indexShardOf, parseTopology } from "../engine/index/routing";
+import { ingestDocument, seedDocument } from "./lib/seed-data";
 import { encodeDocumentName, encodeValue } from "../engine/index/encoding";
 import { indexEntriesFor } from "../engine/index/entries";
 import { sql } from "drizzle-orm";
@@ -52,15 +60,30 @@ export class BareDO extends DurableObject<BenchEnv> {
   }
 }
 
-const queueStats = { batches: 0, messages: 0, changes: 0 };
+const queueStats = { batches: 0, messages: 0, changes: 0, duplicates: 0, retried: 0, consumerMs: 0, maxConcurrentBatches: 0 };
+// Consumer time per batch (wall clock, summed; batches may overlap) and duplicates.
+const batchStarted = new WeakMap<object, number>();
+let inFlight = 0;
+consumerHooks.beforeBatch = async (batch) => {
+  batchStarted.set(batch, performance.now());
+  queueStats.maxConcurrentBatches = Math.max(queueStats.maxConcurrentBatches, ++inFlight);
+};
+consumerHooks.afterBatch = (batch, outcome) => {
+  inFlight--;
+  queueStats.duplicates += outcome.duplicates;
+  queueStats.retried += outcome.retried;
+  queueStats.consumerMs += performance.now() - (batchStarted.get(batch) ?? performance.now());
+};
 
-function benchChanges(collection: string, from: number, count: number): ResolvedChange[] {
+type Shape = "seed" | "ingest";
+
+function benchChanges(collection: string, from: number, count: number, shape: Shape = "seed"): ResolvedChange[] {
   const now = new Date().toISOString();
   const changes: ResolvedChange[] = [];
   for (let i = from; i < from + count; i++) {
     changes.push({
       shard: 9999, seq: i + 1, path: `${collection}/d${String(i).padStart(7, "0")}`, op: "set", version: 1,
-      data: seedDocument(i, collection), createTime: now, updateTime: now, existed: false,
+      data: shape === "ingest" ? ingestDocument(i) : seedDocument(i, collection), createTime: now, updateTime: now, existed: false,
     });
   }
   return changes;
@@ -86,17 +109,29 @@ function plainInserts(collection: string, changes: ResolvedChange[]) {
   ];
 }
 
+/** The changes grouped by the index database their rows go to. */
+function perIndexDb(env: BenchEnv, changes: ResolvedChange[]): [D1Database, ResolvedChange[]][] {
+  const topology = parseTopology(env);
+  const dbs = indexDatabases(env as unknown as Record<string, unknown>, topology);
+  const groups = dbs.map(() => [] as ResolvedChange[]);
+  for (const c of changes) groups[indexShardOf(topology, parseDocumentPath(c.path).collectionId, c.path)].push(c);
+  return groups.map((g, i) => [dbs[i], g] as [D1Database, ResolvedChange[]]).filter(([, g]) => g.length > 0);
+}
+
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/__bench/queue-stats") return Response.json(queueStats);
     if (url.pathname === "/__bench/count") {
-      const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM documents WHERE collection_path = ?`).bind(url.searchParams.get("collection")).first<{ n: number }>();
-      return Response.json({ count: row?.n ?? 0 });
+      const dbs = indexDatabases(env as unknown as Record<string, unknown>, parseTopology(env));
+      const rows = await Promise.all(
+        dbs.map((db) => db.prepare(`SELECT COUNT(*) AS n FROM documents WHERE collection_path = ?`).bind(url.searchParams.get("collection")).first<{ n: number }>()),
+      );
+      return Response.json({ count: rows.reduce((n, r) => n + (r?.n ?? 0), 0) });
     }
     if (url.pathname === "/__bench/plain-insert" && request.method === "POST") {
-      const { collection, from, count } = (await request.json()) as { collection: string; from: number; count: number };
-      await runBatch(env.DB, plainInserts(collection, benchChanges(collection, from, count)));
+      const { collection, from, count, shape } = (await request.json()) as { collection: string; from: number; count: number; shape?: Shape };
+      await Promise.all(perIndexDb(env, benchChanges(collection, from, count, shape)).map(([db, cs]) => runBatch(db, plainInserts(collection, cs))));
       return Response.json({ inserted: count });
     }
     if (url.pathname.startsWith("/__bench/bare/")) {
@@ -111,11 +146,11 @@ export default {
       return Response.json({ version: row?.version ?? 0 });
     }
     if (url.pathname === "/__bench/seed" && request.method === "POST") {
-      const { collection, from, count } = (await request.json()) as { collection: string; from: number; count: number };
+      const { collection, from, count, shape } = (await request.json()) as { collection: string; from: number; count: number; shape?: Shape };
       const t0 = performance.now();
-      const statements = applyStatements(benchChanges(collection, from, count));
+      const groups = perIndexDb(env, benchChanges(collection, from, count, shape)).map(([db, cs]) => [db, applyStatements(cs)] as const);
       const t1 = performance.now();
-      await runBatch(env.DB, statements);
+      await Promise.all(groups.map(([db, statements]) => runBatch(db, statements)));
       return Response.json({ seeded: count, buildMs: t1 - t0, runMs: performance.now() - t1 });
     }
     if (url.pathname === "/__bench/sql" && request.method === "POST") {

@@ -5,6 +5,8 @@ export function migrate(opts: { config?: string; persistTo: string; database?: s
 export function d1Query(opts: { config?: string; persistTo: string; database?: string; sql: string }): Promise<any[]>;
 export interface DevServer {
   url: string;
+  /** wrangler's process id (the group leader of its workerd children). */
+  pid: number;
   output(): string;
   kill(): void;
   stop(): Promise<void>;

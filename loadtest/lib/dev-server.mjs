@@ -77,6 +77,7 @@ export async function startDevServer({ config = "wrangler.toml", persistTo, vars
   }
   return {
     url,
+    pid: child.pid,
     output: () => output,
     kill: () => killGroup(child, "SIGKILL"),
     stop: async () => {

@@ -14,3 +14,12 @@ export function seedDocument(i: number, collection: string) {
     about: `${collection} document number ${i}, with some text to give it a realistic size`,
   };
 }
+
+/**
+ * The ingest benchmark's documents (issue 12): 5 fields, one of them a
+ * 2-element array. loadtest/scenarios/ingest.mjs builds the same ones for
+ * POST /v1/batch; keep the two in step.
+ */
+export function ingestDocument(i: number) {
+  return { n: i, name: `doc ${i}`, group: `g${i % 50}`, tags: [`t${i % 10}`, `u${i % 7}`], nested: { k: i % 5 } };
+}

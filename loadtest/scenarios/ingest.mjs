@@ -1,61 +1,138 @@
-// Ingest: how fast the index takes documents, in one run:
-// (1) apply rate without the queue: the consumer's statements
-//     (engine/index/apply.ts, POST /__bench/seed) against plain multi-row
-//     INSERTs of the same rows (POST /__bench/plain-insert), 500 documents a
-//     call, alternating;
-// (2) end to end: documents loaded through POST /v1/batch as fast as they
-//     are acknowledged (500 writes a batch, 4 batches in flight); the
-//     acknowledged rate, the index apply rate, the time from the last
-//     acknowledgement until the index holds every document, and the changes
-//     the queue delivered per change written.
+// Ingest (issue 12): how fast the index takes a bulk load, and what a user
+// sees meanwhile. For each count of index databases in BENCH_INDEX_SHARDS
+// (default 1; e.g. "1,2,4": DB, DB2, ... with the loaded collections split
+// over them by document hash, INDEX_SPLIT_COLLECTIONS), one fresh
+// `wrangler dev` and, in that one run:
+// (1) idle latency: GET /v1/docs and POST /v1/query (strong, the default,
+//     and eventual) p50 on a small `probe` collection;
+// (2) the load: BENCH_INGEST_DOCS documents (5 fields, a 2-element array)
+//     through POST /v1/batch, 500 writes a batch, 4 batches in flight, as fast
+//     as they are acknowledged, while one loop per kind keeps timing GET and
+//     queries; then GET /v1/status is polled until every shard's lagChanges
+//     is 0. Reported: the acknowledged rate, the index apply rate, the time
+//     from the last acknowledgement until the index holds every document,
+//     queue messages and changes delivered per change written, duplicates,
+//     and the p50s during the load, while the index catches up, and 0-5 s
+//     and 5-10 s after it caught up, against idle;
+// (3) the same rows as plain multi-row INSERTs into the same tables
+//     (POST /__bench/plain-insert, 500 documents a call, 4 in flight), the
+//     physical floor; and the consumer's own statements without the queue
+//     (POST /__bench/seed) alternating with plain INSERTs in short rounds.
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrate, startDevServer } from "../lib/dev-server.mjs";
-import { writeBenchConfig } from "../lib/bench-config.mjs";
-import { fmt, median, mustOk } from "../lib/measure.mjs";
+import { indexBindings, writeBenchConfig } from "../lib/bench-config.mjs";
+import { fmt, median, mustOk, summarize } from "../lib/measure.mjs";
+import { cpuBetween, cpuSnapshot, describeCpu } from "../lib/cpu.mjs";
 
-const DOCS = Number(process.env.BENCH_INGEST_DOCS ?? 20_000);
-const APPLY_ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 6);
+const DOCS = Number(process.env.BENCH_INGEST_DOCS ?? 100_000);
+const SHARD_COUNTS = (process.env.BENCH_INDEX_SHARDS ?? "1").split(",").map(Number);
+const APPLY_ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 4);
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 8000);
+/** Set to 0 to skip the plain INSERT of every row (part 3's full load). */
+const PLAIN_FULL = process.env.BENCH_PLAIN_FULL !== "0";
 const PER_CALL = 500;
 const IN_FLIGHT = 4;
+const PROBE_DOCS = 200;
+const AFTER_MS = 10_000;
+const SPLIT = "ingest,plain,apply_blaze,apply_plain";
 
-const post = (url, body) =>
-  fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }).then(mustOk).then((r) => r.json());
-
+/** Same as ingestDocument in loadtest/lib/seed-data.ts. */
 function doc(i) {
   return { n: i, name: `doc ${i}`, group: `g${i % 50}`, tags: [`t${i % 10}`, `u${i % 7}`], nested: { k: i % 5 } };
 }
 
-export async function run() {
-  const config = writeBenchConfig();
-  const persistTo = mkdtempSync(join(tmpdir(), "blaze-bench-"));
-  await migrate({ config, persistTo });
-  const server = await startDevServer({ config, persistTo });
-  try {
-    // (1) apply rate, no queue.
-    const apply = { blaze: [], plain: [] };
-    let from = 0;
-    for (let r = 0; r < APPLY_ROUNDS + 1; r++) {
-      for (const [kind, path] of [["plain", "/__bench/plain-insert"], ["blaze", "/__bench/seed"]]) {
-        const t0 = performance.now();
-        for (let k = 0; k < 4; k++, from += PER_CALL) await post(`${server.url}${path}`, { collection: `apply_${kind}`, from, count: PER_CALL });
-        const rate = (4 * PER_CALL) / ((performance.now() - t0) / 1000);
-        if (r > 0) apply[kind].push(rate); // round 0 warms up
-      }
-    }
-    const applyRate = { blaze: median(apply.blaze), plain: median(apply.plain) };
-    console.log(
-      `apply without the queue (${PER_CALL} docs a call, median of ${APPLY_ROUNDS} rounds of ${4 * PER_CALL}): ` +
-        `consumer statements ${fmt(applyRate.blaze, 0)} docs/s, plain multi-row INSERT ${fmt(applyRate.plain, 0)} docs/s ` +
-        `(${fmt(applyRate.blaze / applyRate.plain)}x)`,
-    );
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-    // (2) end to end.
-    const statsBefore = await fetch(`${server.url}/__bench/queue-stats`).then((r) => r.json());
+export async function run() {
+  const runs = [];
+  for (const n of SHARD_COUNTS) runs.push(await runWith(n));
+  if (runs.length > 1) {
+    console.log(`\nindex databases side by side (${DOCS} documents each):`);
+    console.log("  dbs | acked docs/s | index docs/s | catch-up s | plain INSERT docs/s | seed apply docs/s | consumer busy");
+    for (const r of runs) {
+      const s = r.summary;
+      console.log(
+        `  ${String(r.indexDatabases).padStart(3)} | ${fmt(s.ackedDocsPerSecond, 0).padStart(12)} | ${fmt(s.indexDocsPerSecond, 0).padStart(12)} | ` +
+          `${fmt(s.catchUpAfterLastAckMs / 1000).padStart(10)} | ${fmt(s.plainFullDocsPerSecond, 0).padStart(19)} | ${fmt(s.applyDocsPerSecond, 0).padStart(17)} | ${fmt(s.consumerBusy)}`,
+      );
+    }
+  }
+  return { runs, config: { DOCS, SHARD_COUNTS, APPLY_ROUNDS, IDLE_MS, PER_CALL, IN_FLIGHT, PROBE_DOCS, AFTER_MS, SPLIT } };
+}
+
+async function runWith(indexDatabases) {
+  const bindings = indexBindings(indexDatabases);
+  const config = writeBenchConfig({ indexDatabases });
+  const persistTo = mkdtempSync(join(tmpdir(), "blaze-bench-ingest-"));
+  for (const database of bindings) await migrate({ config, persistTo, database });
+  const server = await startDevServer({
+    config, persistTo, vars: { INDEX_SHARDS: bindings.join(","), INDEX_SPLIT_COLLECTIONS: indexDatabases > 1 ? SPLIT : "" },
+  });
+  const url = server.url;
+  const post = (path, body) =>
+    fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }).then(mustOk).then((r) => r.json());
+  const getJson = (path) => fetch(`${url}${path}`).then(mustOk).then((r) => r.json());
+  const status = () => getJson("/v1/status");
+  const caughtUp = (st) => st.shards.every((s) => s.lagChanges === 0);
+  console.log(`\n-- ${indexDatabases} index database(s): INDEX_SHARDS=${bindings.join(",")}${indexDatabases > 1 ? ` INDEX_SPLIT_COLLECTIONS=${SPLIT}` : ""}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  try {
+    // (1) idle.
+    await post("/v1/batch", { writes: Array.from({ length: PROBE_DOCS }, (_, i) => ({ op: "set", path: `probe/p${i}`, data: doc(i) })) });
+    while (!caughtUp(await status())) await sleep(50);
+    const probes = {
+      get: async (k) => mustOk(await fetch(`${url}/v1/docs/probe/p${k % PROBE_DOCS}`)).then((r) => r.json()),
+      queryStrong: async (k) => post("/v1/query", { from: { collection: "probe" }, where: ["group", "==", `g${k % 50}`], limit: 20 }),
+      queryEventual: async (k) => post("/v1/query", { from: { collection: "probe" }, where: ["group", "==", `g${k % 50}`], limit: 20, consistency: "eventual" }),
+    };
+    // GET /v1/status every 500 ms from idle on: the lag curve (and the same load in every window).
+    const lagSamples = []; // { at, lag, watermarks }
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const at = performance.now();
+        const st = await status();
+        lagSamples.push({ at, lag: st.index.lagChanges, applied: st.shards.reduce((n, s) => n + s.watermark, 0) });
+        await sleep(500);
+      }
+    })();
+    // One timing loop per kind runs from before the load (the idle figures) to
+    // AFTER_MS after the catch-up, so every window is measured the same way.
+    const samples = []; // { kind, at, ms, ok }
+    let probing = true;
+    const loops = Object.entries(probes).map(async ([kind, f]) => {
+      for (let k = 0; probing; k++) {
+        const t0 = performance.now();
+        let ok = true;
+        try {
+          await f(k);
+        } catch {
+          ok = false;
+        }
+        const t1 = performance.now();
+        samples.push({ kind, at: t0, ms: t1 - t0, ok });
+        await sleep(20);
+      }
+    });
+    await sleep(2000); // warm-up, not counted
+    const idleFrom = performance.now();
+    const cpuIdle0 = cpuSnapshot(server.pid);
+    await sleep(IDLE_MS);
+    const idleTo = performance.now();
+    const idleCpu = cpuBetween(cpuIdle0, cpuSnapshot(server.pid));
+    const idleP50 = {};
+    for (const kind of Object.keys(probes)) idleP50[kind] = median(samples.filter((s) => s.kind === kind && s.at >= idleFrom && s.at < idleTo).map((s) => s.ms));
+    console.log(`idle p50 (3 timing loops, ${IDLE_MS / 1000} s): GET ${fmt(idleP50.get)} ms, query strong ${fmt(idleP50.queryStrong)} ms, eventual ${fmt(idleP50.queryEventual)} ms`);
+    console.log(`  ${describeCpu(idleCpu)}`);
+
+    const statsBefore = await getJson("/__bench/queue-stats");
+    const appliedBefore = (await status()).shards.reduce((n, s) => n + s.watermark, 0);
     const started = performance.now();
+    const cpu0 = cpuSnapshot(server.pid);
     let next = 0;
     let lastAck = 0;
+    let refused = 0;
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
         for (;;) {
@@ -63,38 +140,141 @@ export async function run() {
           next += PER_CALL;
           if (at >= DOCS) return;
           const writes = Array.from({ length: Math.min(PER_CALL, DOCS - at) }, (_, j) => ({ op: "set", path: `ingest/d${at + j}`, data: doc(at + j) }));
-          await post(`${server.url}/v1/batch`, { writes });
+          for (;;) {
+            const res = await fetch(`${url}/v1/batch`, { method: "POST", body: JSON.stringify({ writes }), headers: { "Content-Type": "application/json" } });
+            if (res.status === 429 || res.status === 503) {
+              refused++;
+              await res.text();
+              await sleep(Number(res.headers.get("Retry-After") ?? 1) * 1000);
+              continue;
+            }
+            await mustOk(res).then((r) => r.json());
+            break;
+          }
           lastAck = performance.now();
         }
       }),
     );
     const ackSeconds = (lastAck - started) / 1000;
-    let indexed = 0;
+    const cpu1 = cpuSnapshot(server.pid);
+    let caughtUpAt = 0;
     for (;;) {
-      indexed = (await fetch(`${server.url}/__bench/count?collection=ingest`).then((r) => r.json())).count;
-      if (indexed >= DOCS) break;
-      if (performance.now() - lastAck > 600_000) throw new Error(`index holds ${indexed} of ${DOCS} after 10 minutes`);
-      await new Promise((r) => setTimeout(r, 100));
+      const st = await status();
+      if (caughtUp(st)) {
+        caughtUpAt = performance.now();
+        break;
+      }
+      if (performance.now() - lastAck > 300_000) throw new Error(`the index is ${st.index.lagChanges} changes behind 5 minutes after the last acknowledgement`);
+      await sleep(100);
     }
-    const done = performance.now();
-    // Let late duplicates arrive before counting deliveries.
-    await new Promise((r) => setTimeout(r, 2000));
-    const statsAfter = await fetch(`${server.url}/__bench/queue-stats`).then((r) => r.json());
+    const cpu2 = cpuSnapshot(server.pid);
+    sampling = false;
+    await sampler;
+    const indexed = (await getJson("/__bench/count?collection=ingest")).count;
+    if (indexed !== DOCS) throw new Error(`status says caught up, but the index holds ${indexed} of ${DOCS} documents`);
+    // Keep timing reads after the catch-up; late duplicates arrive meanwhile.
+    await sleep(AFTER_MS);
+    probing = false;
+    await Promise.all(loops);
+    const statsAfter = await getJson("/__bench/queue-stats");
+
+    const windows = {
+      idle: [idleFrom, idleTo],
+      load: [started, lastAck],
+      catchUp: [lastAck, caughtUpAt],
+      after0to5s: [caughtUpAt, caughtUpAt + 5000],
+      after5to10s: [caughtUpAt + 5000, caughtUpAt + 10_000],
+    };
+    const latency = {};
+    for (const kind of Object.keys(probes)) {
+      latency[kind] = {};
+      for (const [w, range] of Object.entries(windows)) {
+        const xs = samples.filter((s) => s.kind === kind && s.at >= range[0] && s.at < range[1]);
+        const sum = summarize(xs.map((s) => s.ms));
+        latency[kind][w] = { p50: sum.n ? sum.p50 : undefined, p90: sum.n ? sum.p90 : undefined, n: sum.n, failed: xs.filter((s) => !s.ok).length, vsIdle: sum.n ? sum.p50 / idleP50[kind] : undefined };
+      }
+    }
+    // Index apply rate while writes were arriving (watermark progress), from status samples.
+    const inLoad = lagSamples.filter((s) => s.at <= lastAck);
+    const first = inLoad[0];
+    const last = inLoad[inLoad.length - 1];
+    const delta = (k) => statsAfter[k] - statsBefore[k];
     const summary = {
       docs: DOCS,
-      applyDocsPerSecond: applyRate.blaze,
-      plainInsertDocsPerSecond: applyRate.plain,
+      indexDatabases,
       ackedDocsPerSecond: DOCS / ackSeconds,
-      indexDocsPerSecond: DOCS / ((done - started) / 1000),
-      catchUpAfterLastAckMs: done - lastAck,
-      queueMessages: statsAfter.messages - statsBefore.messages,
-      changesDeliveredPerChange: (statsAfter.changes - statsBefore.changes) / DOCS,
+      indexDocsPerSecond: DOCS / ((caughtUpAt - started) / 1000),
+      indexDocsPerSecondDuringLoad: first && last && last.at > first.at ? (last.applied - first.applied) / ((last.at - first.at) / 1000) : undefined,
+      maxLagChanges: Math.max(0, ...lagSamples.map((s) => s.lag)),
+      catchUpAfterLastAckMs: caughtUpAt - lastAck,
+      refusedBatches: refused,
+      queueBatches: delta("batches"),
+      queueMessages: delta("messages"),
+      messagesPerChange: delta("messages") / DOCS,
+      changesDeliveredPerChange: delta("changes") / DOCS,
+      duplicateMessages: delta("duplicates"),
+      retriedMessages: delta("retried"),
+      consumerBusy: delta("consumerMs") / (caughtUpAt - started),
+      maxConcurrentBatches: statsAfter.maxConcurrentBatches,
+      appliedSeqsCheck: (last?.applied ?? 0) - appliedBefore,
     };
     console.log(`end to end, ${DOCS} documents through POST /v1/batch (${PER_CALL} a batch, ${IN_FLIGHT} in flight):`);
-    console.log(`  acknowledged ${fmt(summary.ackedDocsPerSecond, 0)} docs/s; index ${fmt(summary.indexDocsPerSecond, 0)} docs/s`);
-    console.log(`  index held every document ${fmt(summary.catchUpAfterLastAckMs / 1000)} s after the last acknowledgement`);
-    console.log(`  queue: ${summary.queueMessages} messages, ${fmt(summary.changesDeliveredPerChange)} changes delivered per change`);
-    return { summary, config: { DOCS, APPLY_ROUNDS, PER_CALL, IN_FLIGHT } };
+    console.log(`  acknowledged ${fmt(summary.ackedDocsPerSecond, 0)} docs/s (${fmt(ackSeconds, 1)} s${refused ? `, ${refused} batches refused and retried` : ""}); ` +
+      `index ${fmt(summary.indexDocsPerSecond, 0)} docs/s overall, ${fmt(summary.indexDocsPerSecondDuringLoad, 0)} docs/s while writes arrived; max lag ${summary.maxLagChanges} changes`);
+    console.log(`  index held every document ${fmt(summary.catchUpAfterLastAckMs / 1000)} s after the last acknowledgement (target 10 s)`);
+    console.log(`  queue: ${summary.queueBatches} batches, ${summary.queueMessages} messages (${fmt(summary.messagesPerChange, 4)} per change), ` +
+      `${fmt(summary.changesDeliveredPerChange, 3)} changes delivered per change (target 1.1), ${summary.duplicateMessages} duplicate messages, ${summary.retriedMessages} retried; ` +
+      `consumer busy ${fmt(100 * summary.consumerBusy, 0)}% of the wall clock, at most ${summary.maxConcurrentBatches} batches at once`);
+    const cpu = { idle: idleCpu, load: cpuBetween(cpu0, cpu1), catchUp: cpuBetween(cpu1, cpu2) };
+    console.log(`  load: ${describeCpu(cpu.load)}`);
+    if (cpu.catchUp.seconds > 0.5) console.log(`  catch-up: ${describeCpu(cpu.catchUp)}`);
+    console.log("  p50 (ms; x idle)         idle |            load |        catch-up |    0-5 s after |   5-10 s after");
+    for (const [kind, l] of Object.entries(latency)) {
+      const cell = (w) => (l[w].n ? `${fmt(l[w].p50, 1)} (${fmt(l[w].vsIdle, 1)}x)${l[w].failed ? ` ${l[w].failed}!` : ""}` : "-").padStart(15);
+      console.log(`  ${kind.padEnd(14)} ${`${fmt(l.idle.p50, 1)}${l.idle.failed ? ` ${l.idle.failed}!` : ""}`.padStart(10)} | ${cell("load")} | ${cell("catchUp")} | ${cell("after0to5s")} | ${cell("after5to10s")}`);
+    }
+
+    // (3) plain multi-row INSERTs of the same rows, then short alternating rounds.
+    let plainFullDocsPerSecond;
+    if (PLAIN_FULL) {
+      const t0 = performance.now();
+      let at = 0;
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          for (;;) {
+            const from = at;
+            at += PER_CALL;
+            if (from >= DOCS) return;
+            await post("/__bench/plain-insert", { collection: "plain", from, count: Math.min(PER_CALL, DOCS - from), shape: "ingest" });
+          }
+        }),
+      );
+      plainFullDocsPerSecond = DOCS / ((performance.now() - t0) / 1000);
+      console.log(`plain multi-row INSERT of the same ${DOCS} rows (${PER_CALL} a call, ${IN_FLIGHT} in flight): ${fmt(plainFullDocsPerSecond, 0)} docs/s ` +
+        `(end-to-end index rate / plain: ${fmt(summary.indexDocsPerSecond / plainFullDocsPerSecond)}x)`);
+    }
+    const apply = { blaze: [], plain: [] };
+    let from = 0;
+    for (let r = 0; r < APPLY_ROUNDS + 1; r++) {
+      for (const [kind, path] of [["plain", "/__bench/plain-insert"], ["blaze", "/__bench/seed"]]) {
+        const t0 = performance.now();
+        for (let k = 0; k < 4; k++, from += PER_CALL) await post(path, { collection: `apply_${kind}`, from, count: PER_CALL, shape: "ingest" });
+        const rate = (4 * PER_CALL) / ((performance.now() - t0) / 1000);
+        if (r > 0) apply[kind].push(rate); // round 0 warms up
+      }
+    }
+    const applyRate = { blaze: median(apply.blaze), plain: median(apply.plain) };
+    console.log(
+      `apply without the queue (${PER_CALL} docs a call, one at a time, median of ${APPLY_ROUNDS} rounds of ${4 * PER_CALL}): ` +
+        `consumer statements ${fmt(applyRate.blaze, 0)} docs/s, plain multi-row INSERT ${fmt(applyRate.plain, 0)} docs/s (${fmt(applyRate.blaze / applyRate.plain)}x)`,
+    );
+    return {
+      indexDatabases,
+      loadAverage: loadavg(),
+      summary: { ...summary, plainFullDocsPerSecond, applyDocsPerSecond: applyRate.blaze, plainApplyDocsPerSecond: applyRate.plain },
+      latency,
+      cpu,
+    };
   } finally {
     await server.stop();
     rmSync(persistTo, { recursive: true, force: true });
