@@ -36,7 +36,36 @@ import { indexEntriesFor } from "../engine/index/entries";
 import { sql } from "drizzle-orm";
 import type { Value } from "../engine/core/values";
 
-export { LiveQueryDO, ShardDO } from "../engine/worker";
+import { ShardDO as EngineShardDO } from "../engine/worker";
+
+export { LiveQueryDO } from "../engine/worker";
+
+/**
+ * The engine's shard, with its queue producer counted: changes handed to the
+ * queue (first sends and resends) and when, so the ingest benchmark can tell
+ * a backlog in the outboxes from one in the queue. Local DOs share the
+ * Worker's isolate, so the counters are the ones /__bench/queue-stats reads.
+ */
+export class ShardDO extends EngineShardDO {
+  constructor(ctx: DurableObjectState, env: Env) {
+    const real = env.CHANGES;
+    const counted = {
+      send: (body: unknown, opts?: QueueSendOptions) => {
+        queueStats.sentMessages++;
+        queueStats.sentChanges += (body as { changes?: unknown[] } | null)?.changes?.length ?? 0;
+        return real.send(body, opts);
+      },
+      sendBatch: (messages: Iterable<MessageSendRequest<unknown>>, opts?: QueueSendBatchOptions) => {
+        for (const m of messages) {
+          queueStats.sentMessages++;
+          queueStats.sentChanges += (m.body as { changes?: unknown[] } | null)?.changes?.length ?? 0;
+        }
+        return real.sendBatch(messages, opts);
+      },
+    } as Queue;
+    super(ctx, { ...env, CHANGES: counted });
+  }
+}
 
 interface BenchEnv extends Env {
   BARE: DurableObjectNamespace<BareDO>;
@@ -60,7 +89,7 @@ export class BareDO extends DurableObject<BenchEnv> {
   }
 }
 
-const queueStats = { batches: 0, messages: 0, changes: 0, duplicates: 0, retried: 0, consumerMs: 0, maxConcurrentBatches: 0 };
+const queueStats = { batches: 0, messages: 0, changes: 0, duplicates: 0, retried: 0, consumerMs: 0, maxConcurrentBatches: 0, sentMessages: 0, sentChanges: 0 };
 // Consumer time per batch (wall clock, summed; batches may overlap) and duplicates.
 const batchStarted = new WeakMap<object, number>();
 let inFlight = 0;

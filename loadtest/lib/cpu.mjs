@@ -6,9 +6,9 @@ import { readFileSync, readdirSync } from "node:fs";
 
 const TICK = 100; // USER_HZ on Linux
 
-function stat(pid) {
+function stat(pid, task) {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const s = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, "utf8");
     const close = s.lastIndexOf(")");
     const comm = s.slice(s.indexOf("(") + 1, close);
     const f = s.slice(close + 2).split(" ");
@@ -28,8 +28,17 @@ function tree(root) {
     grew = false;
     for (const p of all) if (!want.has(p.pid) && want.has(p.ppid)) (want.add(p.pid), (grew = true));
   }
-  for (const p of all) if (want.has(p.pid)) out.push(p);
+  for (const p of all) if (want.has(p.pid)) out.push({ ...p, threads: threads(p.pid) });
   return out;
+}
+
+/** Ticks per thread of a process. */
+function threads(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((t) => ({ tid: Number(t), ticks: stat(pid, Number(t))?.ticks ?? 0 }));
+  } catch {
+    return [];
+  }
 }
 
 function machineTicks() {
@@ -47,9 +56,13 @@ export function cpuSnapshot(serverPid) {
 export function cpuBetween(a, b) {
   const seconds = (b.at - a.at) / 1000;
   const cores = (ticks) => ticks / TICK / seconds;
-  const before = new Map(a.server.map((p) => [p.pid, p.ticks]));
+  const before = new Map(a.server.map((p) => [p.pid, p]));
+  const busiestThread = (p) => {
+    const t0 = new Map((before.get(p.pid)?.threads ?? []).map((t) => [t.tid, t.ticks]));
+    return Math.max(0, ...p.threads.map((t) => cores(t.ticks - (t0.get(t.tid) ?? 0))));
+  };
   const server = b.server
-    .map((p) => ({ pid: p.pid, comm: p.comm, cores: cores(p.ticks - (before.get(p.pid) ?? 0)) }))
+    .map((p) => ({ pid: p.pid, comm: p.comm, cores: cores(p.ticks - (before.get(p.pid)?.ticks ?? 0)), busiestThread: busiestThread(p) }))
     .filter((p) => p.cores > 0.01)
     .sort((x, y) => y.cores - x.cores);
   const serverCores = server.reduce((n, p) => n + p.cores, 0);
@@ -61,5 +74,5 @@ export function cpuBetween(a, b) {
 
 export const describeCpu = (c) =>
   `CPU over ${c.seconds.toFixed(1)} s, in cores of ${c.ncpu.toFixed(1)}: machine ${c.machineCores.toFixed(2)} busy; ` +
-  `wrangler dev ${c.serverCores.toFixed(2)} (${c.server.map((p) => `${p.comm} ${p.cores.toFixed(2)}`).join(", ")}); ` +
+  `wrangler dev ${c.serverCores.toFixed(2)} (${c.server.map((p) => `${p.comm} ${p.cores.toFixed(2)}, busiest thread ${p.busiestThread.toFixed(2)}`).join("; ")}); ` +
   `load generator ${c.selfCores.toFixed(2)}; everything else (other engineers) ${c.otherCores.toFixed(2)}`;

@@ -92,8 +92,11 @@ async function runWith(indexDatabases) {
     const sampler = (async () => {
       while (sampling) {
         const at = performance.now();
-        const st = await status();
-        lagSamples.push({ at, lag: st.index.lagChanges, applied: st.shards.reduce((n, s) => n + s.watermark, 0) });
+        const [st, q] = await Promise.all([status(), getJson("/__bench/queue-stats")]);
+        lagSamples.push({
+          at, lag: st.index.lagChanges, applied: st.shards.reduce((n, s) => n + s.watermark, 0), head: st.shards.reduce((n, s) => n + s.headSeq, 0),
+          sent: q.sentChanges, delivered: q.changes, consumerMs: q.consumerMs,
+        });
         await sleep(500);
       }
     })();
@@ -195,10 +198,14 @@ async function runWith(indexDatabases) {
       }
     }
     // Index apply rate while writes were arriving (watermark progress), from status samples.
-    const inLoad = lagSamples.filter((s) => s.at <= lastAck);
+    const inLoad = lagSamples.filter((s) => s.at >= started && s.at <= lastAck);
     const first = inLoad[0];
     const last = inLoad[inLoad.length - 1];
     const delta = (k) => statsAfter[k] - statsBefore[k];
+    // Where the backlog sat when the last write was acknowledged: written (head seqs), sent to the queue, delivered to the consumer, applied.
+    const b0 = first;
+    const atAck = last && b0 ? { written: last.head - b0.head, sent: last.sent - b0.sent, delivered: last.delivered - b0.delivered, applied: last.applied - b0.applied } : undefined;
+    const timeline = lagSamples.map((x) => ({ t: Math.round(x.at - started), lag: x.lag, written: x.head, sent: x.sent, delivered: x.delivered, applied: x.applied }));
     const summary = {
       docs: DOCS,
       indexDatabases,
@@ -217,14 +224,18 @@ async function runWith(indexDatabases) {
       consumerBusy: delta("consumerMs") / (caughtUpAt - started),
       maxConcurrentBatches: statsAfter.maxConcurrentBatches,
       appliedSeqsCheck: (last?.applied ?? 0) - appliedBefore,
+      sentChangesPerChange: delta("sentChanges") / DOCS, // first sends and resends
+
+      atLastAck: atAck,
     };
     console.log(`end to end, ${DOCS} documents through POST /v1/batch (${PER_CALL} a batch, ${IN_FLIGHT} in flight):`);
     console.log(`  acknowledged ${fmt(summary.ackedDocsPerSecond, 0)} docs/s (${fmt(ackSeconds, 1)} s${refused ? `, ${refused} batches refused and retried` : ""}); ` +
       `index ${fmt(summary.indexDocsPerSecond, 0)} docs/s overall, ${fmt(summary.indexDocsPerSecondDuringLoad, 0)} docs/s while writes arrived; max lag ${summary.maxLagChanges} changes`);
     console.log(`  index held every document ${fmt(summary.catchUpAfterLastAckMs / 1000)} s after the last acknowledgement (target 10 s)`);
     console.log(`  queue: ${summary.queueBatches} batches, ${summary.queueMessages} messages (${fmt(summary.messagesPerChange, 4)} per change), ` +
-      `${fmt(summary.changesDeliveredPerChange, 3)} changes delivered per change (target 1.1), ${summary.duplicateMessages} duplicate messages, ${summary.retriedMessages} retried; ` +
+      `${fmt(summary.sentChangesPerChange, 3)} changes sent and ${fmt(summary.changesDeliveredPerChange, 3)} delivered per change written (target 1.1), ${summary.duplicateMessages} duplicate messages, ${summary.retriedMessages} retried; ` +
       `consumer busy ${fmt(100 * summary.consumerBusy, 0)}% of the wall clock, at most ${summary.maxConcurrentBatches} batches at once`);
+    if (atAck) console.log(`  at the last acknowledgement (status sample): written ${atAck.written}, sent to the queue ${atAck.sent}, delivered to the consumer ${atAck.delivered}, applied ${atAck.applied}`);
     const cpu = { idle: idleCpu, load: cpuBetween(cpu0, cpu1), catchUp: cpuBetween(cpu1, cpu2) };
     console.log(`  load: ${describeCpu(cpu.load)}`);
     if (cpu.catchUp.seconds > 0.5) console.log(`  catch-up: ${describeCpu(cpu.catchUp)}`);
@@ -274,6 +285,7 @@ async function runWith(indexDatabases) {
       summary: { ...summary, plainFullDocsPerSecond, applyDocsPerSecond: applyRate.blaze, plainApplyDocsPerSecond: applyRate.plain },
       latency,
       cpu,
+      timeline,
     };
   } finally {
     await server.stop();
