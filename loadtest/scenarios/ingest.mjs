@@ -32,6 +32,8 @@ const APPLY_ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 4);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 8000);
 /** Set to 0 to skip the plain INSERT of every row (part 3's full load). */
 const PLAIN_FULL = process.env.BENCH_PLAIN_FULL !== "0";
+/** INDEX_LAG_LIMIT for the server (changes per shard; unset: off, the default). */
+const LAG_LIMIT = process.env.BENCH_INDEX_LAG_LIMIT;
 const PER_CALL = 500;
 const IN_FLIGHT = 4;
 const PROBE_DOCS = 200;
@@ -50,16 +52,17 @@ export async function run() {
   for (const n of SHARD_COUNTS) runs.push(await runWith(n));
   if (runs.length > 1) {
     console.log(`\nindex databases side by side (${DOCS} documents each):`);
-    console.log("  dbs | acked docs/s | index docs/s | catch-up s | plain INSERT docs/s | seed apply docs/s | consumer busy");
+    console.log("  dbs | acked docs/s | index docs/s | catch-up s | plain INSERT docs/s | seed apply docs/s | consumer busy | server cores | others' cores | docs/CPU-s");
     for (const r of runs) {
       const s = r.summary;
       console.log(
         `  ${String(r.indexDatabases).padStart(3)} | ${fmt(s.ackedDocsPerSecond, 0).padStart(12)} | ${fmt(s.indexDocsPerSecond, 0).padStart(12)} | ` +
-          `${fmt(s.catchUpAfterLastAckMs / 1000).padStart(10)} | ${fmt(s.plainFullDocsPerSecond, 0).padStart(19)} | ${fmt(s.applyDocsPerSecond, 0).padStart(17)} | ${fmt(s.consumerBusy)}`,
+          `${fmt(s.catchUpAfterLastAckMs / 1000).padStart(10)} | ${fmt(s.plainFullDocsPerSecond, 0).padStart(19)} | ${fmt(s.applyDocsPerSecond, 0).padStart(17)} | ${fmt(s.consumerBusy).padStart(13)} | ` +
+          `${fmt(s.serverCores).padStart(12)} | ${fmt(s.otherCores).padStart(13)} | ${fmt(s.docsPerServerCpuSecond, 0)}`,
       );
     }
   }
-  return { runs, config: { DOCS, SHARD_COUNTS, APPLY_ROUNDS, IDLE_MS, PER_CALL, IN_FLIGHT, PROBE_DOCS, AFTER_MS, SPLIT } };
+  return { runs, config: { DOCS, SHARD_COUNTS, LAG_LIMIT, APPLY_ROUNDS, IDLE_MS, PER_CALL, IN_FLIGHT, PROBE_DOCS, AFTER_MS, SPLIT } };
 }
 
 async function runWith(indexDatabases) {
@@ -68,7 +71,8 @@ async function runWith(indexDatabases) {
   const persistTo = mkdtempSync(join(tmpdir(), "blaze-bench-ingest-"));
   for (const database of bindings) await migrate({ config, persistTo, database });
   const server = await startDevServer({
-    config, persistTo, vars: { INDEX_SHARDS: bindings.join(","), INDEX_SPLIT_COLLECTIONS: indexDatabases > 1 ? SPLIT : "" },
+    config, persistTo,
+    vars: { INDEX_SHARDS: bindings.join(","), INDEX_SPLIT_COLLECTIONS: indexDatabases > 1 ? SPLIT : "", ...(LAG_LIMIT ? { INDEX_LAG_LIMIT: LAG_LIMIT } : {}) },
   });
   const url = server.url;
   const post = (path, body) =>
@@ -76,7 +80,7 @@ async function runWith(indexDatabases) {
   const getJson = (path) => fetch(`${url}${path}`).then(mustOk).then((r) => r.json());
   const status = () => getJson("/v1/status");
   const caughtUp = (st) => st.shards.every((s) => s.lagChanges === 0);
-  console.log(`\n-- ${indexDatabases} index database(s): INDEX_SHARDS=${bindings.join(",")}${indexDatabases > 1 ? ` INDEX_SPLIT_COLLECTIONS=${SPLIT}` : ""}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(`\n-- ${indexDatabases} index database(s): INDEX_SHARDS=${bindings.join(",")}${indexDatabases > 1 ? ` INDEX_SPLIT_COLLECTIONS=${SPLIT}` : ""}${LAG_LIMIT ? ` INDEX_LAG_LIMIT=${LAG_LIMIT}` : ""}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   try {
     // (1) idle.
     await post("/v1/batch", { writes: Array.from({ length: PROBE_DOCS }, (_, i) => ({ op: "set", path: `probe/p${i}`, data: doc(i) })) });
@@ -236,8 +240,16 @@ async function runWith(indexDatabases) {
       `${fmt(summary.sentChangesPerChange, 3)} changes sent and ${fmt(summary.changesDeliveredPerChange, 3)} delivered per change written (target 1.1), ${summary.duplicateMessages} duplicate messages, ${summary.retriedMessages} retried; ` +
       `consumer busy ${fmt(100 * summary.consumerBusy, 0)}% of the wall clock, at most ${summary.maxConcurrentBatches} batches at once`);
     if (atAck) console.log(`  at the last acknowledgement (status sample): written ${atAck.written}, sent to the queue ${atAck.sent}, delivered to the consumer ${atAck.delivered}, applied ${atAck.applied}`);
-    const cpu = { idle: idleCpu, load: cpuBetween(cpu0, cpu1), catchUp: cpuBetween(cpu1, cpu2) };
+    const cpu = { idle: idleCpu, load: cpuBetween(cpu0, cpu1), catchUp: cpuBetween(cpu1, cpu2), whole: cpuBetween(cpu0, cpu2) };
+    // CPU-seconds of wrangler dev's processes from the first write until the index held everything: the cost of the ingest,
+    // which (unlike the rates) hardly depends on how much of the machine the other engineers took.
+    summary.serverCpuSeconds = cpu.whole.serverCores * cpu.whole.seconds;
+    summary.serverCores = cpu.whole.serverCores;
+    summary.otherCores = cpu.whole.otherCores;
+    summary.docsPerServerCpuSecond = DOCS / summary.serverCpuSeconds;
     console.log(`  load: ${describeCpu(cpu.load)}`);
+    console.log(`  first write to index complete: wrangler dev used ${fmt(summary.serverCpuSeconds, 1)} CPU-s (${fmt(summary.serverCores)} cores on average; others ${fmt(summary.otherCores)}): ` +
+      `${fmt(summary.docsPerServerCpuSecond, 0)} documents per CPU-second`);
     if (cpu.catchUp.seconds > 0.5) console.log(`  catch-up: ${describeCpu(cpu.catchUp)}`);
     console.log("  p50 (ms; x idle)         idle |            load |        catch-up |    0-5 s after |   5-10 s after");
     for (const [kind, l] of Object.entries(latency)) {
