@@ -1,5 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { fileURLToPath } from "node:url";
+
+// `import ... from "blaze/sdk"` (package.json "exports"): Node and tsc resolve
+// a package's own name, Vite does not, so tests get it as an alias.
+const resolve = { alias: { "blaze/sdk": fileURLToPath(new URL("./sdk/index.ts", import.meta.url)) } };
 
 // Two projects: pure modules run in plain Node (fast, no runtime), the engine
 // runs inside workerd with real Durable Object storage, real D1 (migrations
@@ -10,6 +15,7 @@ export default defineConfig(async () => {
     test: {
       projects: [
         {
+          resolve,
           test: {
             name: "unit",
             include: ["engine/core/**/*.test.ts", "engine/index/**/*.test.ts", "engine/pipeline/**/*.test.ts", "engine/query/**/*.test.ts", "engine/shard/**/*.test.ts", "engine/sockets/**/*.test.ts", "sdk/**/*.test.ts"],
@@ -45,6 +51,7 @@ export default defineConfig(async () => {
               },
             }),
           ],
+          resolve,
           test: {
             name: "workers",
             include: ["test/**/*.test.ts", "engine/**/*.workers.test.ts"],

@@ -1,0 +1,107 @@
+/**
+ * The database object (Firebase's `Firestore`): where Blaze is, how to reach
+ * it, and the one listen socket shared by every listener. Created
+ * synchronously; nothing is sent until the first call.
+ */
+import { BlazeError, fromErrorBody } from "./errors";
+
+/** The subset of the WebSocket interface the SDK uses (browsers, Node 22+, Workers). */
+export interface SocketLike {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: "message", cb: (e: { data: unknown }) => void): void;
+  addEventListener(type: "close" | "error", cb: (e: unknown) => void): void;
+}
+
+export interface BlazeSettings {
+  /** Base URL of the Blaze Worker, e.g. `https://blaze.example.workers.dev` or `http://127.0.0.1:8787`. */
+  url: string;
+  /** API key, sent as `Authorization: Bearer <key>` (Blaze does not check keys yet). */
+  key?: string;
+  /** Replaces the global fetch (tests: `(req) => exports.default.fetch(req)` inside workerd). */
+  fetch?: (request: Request) => Promise<Response>;
+  /**
+   * Opens the listen socket, already open (ready to send). Default: the
+   * global WebSocket on `ws(s)://<url>/v1/listen`. Inside workerd: a fetch
+   * with `Upgrade: websocket`, then `res.webSocket.accept()`.
+   */
+  webSocket?: (url: string) => Promise<SocketLike>;
+  /** As Firebase's setting: drop `undefined` fields instead of refusing them. */
+  ignoreUndefinedProperties?: boolean;
+}
+
+export class Blaze {
+  /** Firebase's `Firestore.type`. */
+  readonly type = "firestore" as const;
+  readonly _url: string;
+  readonly _settings: Readonly<BlazeSettings>;
+  _terminated = false;
+  /** The listen socket all listeners share; listen.ts opens it, so apps that never listen do not bundle it. */
+  _socket: { close(): void } | null = null;
+
+  constructor(settings: BlazeSettings) {
+    if (typeof settings?.url !== "string") throw new BlazeError("invalid-argument", "initializeBlaze needs { url }");
+    let u: URL;
+    try {
+      u = new URL(settings.url);
+    } catch {
+      throw new BlazeError("invalid-argument", `initializeBlaze: ${JSON.stringify(settings.url)} is not a URL`);
+    }
+    this._url = u.href.replace(/\/+$/, "");
+    this._settings = { ...settings };
+  }
+
+  _checkOpen(): void {
+    if (this._terminated) throw new BlazeError("failed-precondition", "The client has already been terminated.");
+  }
+
+  /** One HTTP call; a non-2xx answer becomes a BlazeError with the Firestore code. */
+  async _request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+    this._checkOpen();
+    const h: Record<string, string> = { ...headers };
+    if (this._settings.key) h.Authorization = `Bearer ${this._settings.key}`;
+    if (body !== undefined) h["Content-Type"] = "application/json";
+    const req = new Request(`${this._url}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    let res: Response;
+    try {
+      res = await (this._settings.fetch ? this._settings.fetch(req) : fetch(req));
+    } catch (e) {
+      throw new BlazeError("unavailable", `could not reach Blaze at ${this._url}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const text = await res.text();
+    let json: any = null;
+    if (text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        if (res.ok) throw new BlazeError("internal", `Blaze answered ${method} ${path} with non-JSON`);
+      }
+    }
+    if (!res.ok) throw fromErrorBody(json?.error, res.status);
+    return { status: res.status, body: json as T };
+  }
+
+  /** Closes the listen socket; listeners get no further events. */
+  _terminate(): void {
+    this._terminated = true;
+    this._socket?.close();
+    this._socket = null;
+  }
+
+  toJSON(): object {
+    return { url: this._url };
+  }
+}
+
+/** Firebase's name for the database type, so `Firestore` type annotations port. */
+export type Firestore = Blaze;
+
+/** Returns the database object synchronously, as `initializeFirestore` does. */
+export function initializeBlaze(settings: BlazeSettings): Blaze {
+  return new Blaze(settings);
+}
+
+/** Closes the database: listeners stop, later calls fail with failed-precondition. */
+export async function terminate(db: Blaze): Promise<void> {
+  db._terminate();
+}

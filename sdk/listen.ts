@@ -1,0 +1,375 @@
+/**
+ * onSnapshot over one WebSocket per database (GET /v1/listen, docs/live.md).
+ *
+ * Every document and query listener of a database shares the socket. When it
+ * drops, the SDK reconnects with exponential backoff and jitter and listens
+ * again: a document listener with its last `resume` token (the shard replays
+ * exactly what it missed), a query listener afresh, its new first snapshot
+ * diffed against what the app last saw, so docChanges() stays a correct edit
+ * of the previous snapshot. A listener-level UNAVAILABLE (the Worker lost the
+ * shard or live query behind it) is retried the same way; other errors end
+ * that listener and reach its error callback.
+ */
+import type { Blaze, SocketLike } from "./database";
+import { BlazeError, fromErrorBody, invalid } from "./errors";
+import { queryBody } from "./query";
+import { DocumentReference, Query } from "./reference";
+import { DocumentSnapshot, QuerySnapshot, docSnapshot, type DocumentChange, type WireDoc } from "./snapshot";
+
+export type Unsubscribe = () => void;
+
+/** Server frames of docs/live.md (the engine's sockets/protocol.ts; the SDK imports only engine/core). */
+interface DocChange {
+  type: "added" | "modified" | "removed";
+  doc: WireDoc | { path: string; id: string };
+  oldIndex: number;
+  newIndex: number;
+}
+type ServerMessage =
+  | { id: string | number; type: "snapshot"; changes: DocChange[]; resume?: string; initial?: true; fresh?: true }
+  | { id: string | number | null; type: "error"; error: { code: string; message: string; details?: unknown } };
+
+export interface SnapshotListenOptions {
+  /** Accepted; Blaze raises no metadata-only events (metadata is always server, not cached). */
+  readonly includeMetadataChanges?: boolean;
+}
+
+export interface Observer<T> {
+  next?: (value: T) => void;
+  error?: (error: BlazeError) => void;
+  complete?: () => void;
+}
+
+/** Reconnect delays: 250 ms doubling to 30 s, each scaled by a random 50-100% (jitter). */
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 30_000;
+const backoff = (attempt: number) => Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+
+interface Listener {
+  /** The listen frame, without `op` and `id`. */
+  frame(): Record<string, unknown>;
+  /** The socket was lost or the listener must be listened again. */
+  reset(): void;
+  onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void;
+  onError(err: BlazeError): void;
+  /** Re-listen attempts since the last snapshot (listener-level UNAVAILABLE). */
+  retries: number;
+}
+
+function defaultSocket(url: string): Promise<SocketLike> {
+  const WS = (globalThis as { WebSocket?: new (url: string) => WebSocket }).WebSocket;
+  if (!WS) return Promise.reject(new BlazeError("unimplemented", "no global WebSocket here: pass initializeBlaze({ webSocket }) (Node 20: the ws package)"));
+  return new Promise((resolve, reject) => {
+    const ws = new WS(url);
+    ws.addEventListener("open", () => resolve(ws as unknown as SocketLike));
+    ws.addEventListener("error", () => reject(new BlazeError("unavailable", `could not open ${url}`)));
+  });
+}
+
+export class ListenSocket {
+  private readonly listeners = new Map<number, Listener>();
+  private nextId = 1;
+  private socket: SocketLike | null = null;
+  private connecting = false;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  constructor(private readonly db: Blaze) {}
+
+  add(l: Listener): number {
+    const id = this.nextId++;
+    this.listeners.set(id, l);
+    if (this.socket) this.sendListen(id, l);
+    else this.connect();
+    return id;
+  }
+
+  remove(id: number): void {
+    if (!this.listeners.delete(id)) return;
+    if (this.socket) this.trySend({ op: "unlisten", id });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.listeners.clear();
+    if (this.timer) clearTimeout(this.timer);
+    const s = this.socket;
+    this.socket = null;
+    try {
+      s?.close(1000, "terminated");
+    } catch {
+      // already closed
+    }
+  }
+
+  private url(): string {
+    return this.db._url.replace(/^http/, "ws") + "/v1/listen";
+  }
+
+  private connect(): void {
+    if (this.connecting || this.socket || this.closed || this.timer) return;
+    this.connecting = true;
+    const open = this.db._settings.webSocket ?? defaultSocket;
+    open(this.url()).then(
+      (s) => {
+        this.connecting = false;
+        if (this.closed) return s.close(1000, "terminated");
+        this.socket = s;
+        s.addEventListener("message", (e) => this.onMessage(s, e.data));
+        s.addEventListener("close", () => this.onLost(s));
+        s.addEventListener("error", () => this.onLost(s));
+        for (const [id, l] of this.listeners) this.sendListen(id, l);
+      },
+      () => {
+        this.connecting = false;
+        this.scheduleReconnect();
+      },
+    );
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.timer || this.listeners.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, backoff(this.attempt++));
+  }
+
+  private onLost(s: SocketLike): void {
+    if (this.socket !== s) return;
+    this.socket = null;
+    for (const l of this.listeners.values()) l.reset();
+    this.scheduleReconnect();
+  }
+
+  private trySend(frame: object): void {
+    try {
+      this.socket?.send(JSON.stringify(frame));
+    } catch {
+      // The close event follows and brings every listener back.
+    }
+  }
+
+  private sendListen(id: number, l: Listener): void {
+    this.trySend({ op: "listen", id, ...l.frame() });
+  }
+
+  private onMessage(s: SocketLike, data: unknown): void {
+    if (this.socket !== s || typeof data !== "string") return;
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const id = typeof msg.id === "number" ? msg.id : null;
+    const l = id === null ? undefined : this.listeners.get(id);
+    if (!l || id === null) return; // unlistened meanwhile, or a frame-level error
+    if (msg.type === "snapshot") {
+      this.attempt = 0;
+      l.retries = 0;
+      l.onSnapshot(msg);
+      return;
+    }
+    const err = fromErrorBody(msg.error);
+    if (err.code === "unavailable") {
+      // The Worker lost what served this listener: listen again (from its resume token).
+      l.reset();
+      setTimeout(() => {
+        if (this.listeners.get(id) === l && this.socket) this.sendListen(id, l);
+      }, backoff(l.retries++));
+      return;
+    }
+    this.listeners.delete(id);
+    l.onError(err);
+  }
+}
+
+function socketOf(db: Blaze): ListenSocket {
+  db._checkOpen();
+  if (!db._socket) db._socket = new ListenSocket(db);
+  return db._socket as ListenSocket;
+}
+
+/** Applies one docChanges() entry to an ordered array; returns the document the change is about. */
+function applyChange(docs: WireDoc[], c: DocChange): WireDoc {
+  if (c.type === "removed") return docs.splice(c.oldIndex, 1)[0] ?? (c.doc as WireDoc);
+  if (c.type === "modified") docs.splice(c.oldIndex, 1);
+  docs.splice(c.newIndex, 0, c.doc as WireDoc);
+  return c.doc as WireDoc;
+}
+
+type WireChange = { type: DocChange["type"]; doc: WireDoc; oldIndex: number; newIndex: number };
+
+/**
+ * The changes that turn `before` into `after`, in Firestore's order: removals
+ * first, then each position of `after` in turn, so applying them in order
+ * to `before` gives `after` and every index is valid when it is applied.
+ */
+export function diffResults(before: readonly WireDoc[], after: readonly WireDoc[]): WireChange[] {
+  const changes: WireChange[] = [];
+  const keep = new Set(after.map((d) => d.path));
+  const cur = before.slice();
+  for (let i = cur.length - 1; i >= 0; i--) {
+    if (!keep.has(cur[i].path)) changes.push({ type: "removed", doc: cur[i], oldIndex: i, newIndex: -1 });
+  }
+  // Removals were listed back to front (indexes stay valid); Firestore lists them front to back with shifting indexes.
+  changes.reverse();
+  changes.forEach((c, k) => (c.oldIndex -= k));
+  for (const c of changes) cur.splice(c.oldIndex, 1);
+  after.forEach((d, i) => {
+    const j = cur.findIndex((x) => x.path === d.path);
+    if (j < 0) {
+      cur.splice(i, 0, d);
+      changes.push({ type: "added", doc: d, oldIndex: -1, newIndex: i });
+    } else if (j !== i || cur[j].version !== d.version || cur[j].updateTime !== d.updateTime) {
+      cur.splice(j, 1);
+      cur.splice(i, 0, d);
+      changes.push({ type: "modified", doc: d, oldIndex: j, newIndex: i });
+    }
+  });
+  return changes;
+}
+
+class DocListener<T> implements Listener {
+  retries = 0;
+  private resume: string | undefined;
+  private doc: WireDoc | null = null;
+  private seen = false;
+
+  constructor(
+    private readonly ref: DocumentReference<T>,
+    private readonly next: (s: DocumentSnapshot<T>) => void,
+    readonly onError: (e: BlazeError) => void,
+  ) {}
+
+  frame() {
+    return { doc: this.ref.path, ...(this.resume ? { resume: this.resume } : {}) };
+  }
+
+  reset(): void {}
+
+  onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
+    if (msg.resume) this.resume = msg.resume;
+    let doc = msg.initial ? null : this.doc;
+    for (const c of msg.changes) doc = c.type === "removed" ? null : (c.doc as WireDoc);
+    const changed = !this.seen || (doc === null) !== (this.doc === null) || (doc !== null && (doc.version !== this.doc!.version || doc.updateTime !== this.doc!.updateTime));
+    this.doc = doc;
+    if (!changed) return;
+    this.seen = true;
+    this.next(new DocumentSnapshot<T>(this.ref, doc));
+  }
+}
+
+class QueryListener<T> implements Listener {
+  retries = 0;
+  private docs: WireDoc[] | null = null;
+  /** The next initial snapshot follows a re-listen: diff it against `docs`. */
+  private relisten = false;
+  private readonly body: object;
+
+  constructor(
+    private readonly query: Query<T>,
+    private readonly next: (s: QuerySnapshot<T>) => void,
+    readonly onError: (e: BlazeError) => void,
+  ) {
+    this.body = queryBody(query._state);
+  }
+
+  frame() {
+    return { query: this.body };
+  }
+
+  reset(): void {
+    this.relisten = this.docs !== null;
+  }
+
+  onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
+    let changes: WireChange[];
+    if (msg.initial && this.relisten) {
+      const fresh: WireDoc[] = [];
+      for (const c of msg.changes) applyChange(fresh, c);
+      changes = diffResults(this.docs ?? [], fresh);
+      this.docs = fresh;
+      this.relisten = false;
+      if (changes.length === 0) return;
+    } else {
+      const first = this.docs === null || msg.initial === true;
+      const docs = first ? [] : this.docs!;
+      changes = msg.changes.map((c) => ({ ...c, doc: applyChange(docs, c) }));
+      this.docs = docs;
+      if (!first && changes.length === 0) return;
+    }
+    const q = this.query;
+    const snaps = this.docs!.map((d) => docSnapshot(q, d));
+    const dc: DocumentChange<T>[] = changes.map((c) => ({ type: c.type, doc: docSnapshot(q, c.doc), oldIndex: c.oldIndex, newIndex: c.newIndex }));
+    this.next(new QuerySnapshot<T>(q, snaps, dc));
+  }
+}
+
+function isPartialObserver(o: unknown): o is Observer<unknown> {
+  return typeof o === "object" && o !== null && ["next", "error", "complete"].some((k) => typeof (o as Record<string, unknown>)[k] === "function");
+}
+
+export function onSnapshot<T>(reference: DocumentReference<T>, observer: Observer<DocumentSnapshot<T>>): Unsubscribe;
+export function onSnapshot<T>(reference: DocumentReference<T>, options: SnapshotListenOptions, observer: Observer<DocumentSnapshot<T>>): Unsubscribe;
+export function onSnapshot<T>(
+  reference: DocumentReference<T>,
+  onNext: (snapshot: DocumentSnapshot<T>) => void,
+  onError?: (error: BlazeError) => void,
+  onCompletion?: () => void,
+): Unsubscribe;
+export function onSnapshot<T>(
+  reference: DocumentReference<T>,
+  options: SnapshotListenOptions,
+  onNext: (snapshot: DocumentSnapshot<T>) => void,
+  onError?: (error: BlazeError) => void,
+  onCompletion?: () => void,
+): Unsubscribe;
+export function onSnapshot<T>(query: Query<T>, observer: Observer<QuerySnapshot<T>>): Unsubscribe;
+export function onSnapshot<T>(query: Query<T>, options: SnapshotListenOptions, observer: Observer<QuerySnapshot<T>>): Unsubscribe;
+export function onSnapshot<T>(
+  query: Query<T>,
+  onNext: (snapshot: QuerySnapshot<T>) => void,
+  onError?: (error: BlazeError) => void,
+  onCompletion?: () => void,
+): Unsubscribe;
+export function onSnapshot<T>(
+  query: Query<T>,
+  options: SnapshotListenOptions,
+  onNext: (snapshot: QuerySnapshot<T>) => void,
+  onError?: (error: BlazeError) => void,
+  onCompletion?: () => void,
+): Unsubscribe;
+export function onSnapshot(target: DocumentReference<any> | Query<any>, ...args: unknown[]): Unsubscribe {
+  let i = 0;
+  if (typeof args[0] === "object" && args[0] !== null && !isPartialObserver(args[0])) i++; // SnapshotListenOptions
+  const observer: Observer<any> = isPartialObserver(args[i])
+    ? (args[i] as Observer<any>)
+    : { next: args[i] as Observer<any>["next"], error: args[i + 1] as Observer<any>["error"], complete: args[i + 2] as Observer<any>["complete"] };
+  if (typeof observer.next !== "function" && !isPartialObserver(observer)) throw invalid("onSnapshot() needs a callback or an observer");
+
+  let active = true;
+  const next = (s: unknown) => {
+    if (active) observer.next?.(s);
+  };
+  const error = (e: BlazeError) => {
+    if (!active) return;
+    active = false;
+    if (observer.error) observer.error(e);
+    else console.error("Uncaught error in snapshot listener:", e);
+  };
+  const socket = socketOf(target.firestore);
+  const listener: Listener =
+    target instanceof DocumentReference ? new DocListener(target, next, error) : target instanceof Query ? new QueryListener(target, next, error) : badTarget();
+  const id = socket.add(listener);
+  return () => {
+    active = false;
+    socket.remove(id);
+  };
+}
+
+function badTarget(): never {
+  throw invalid("onSnapshot() expects a DocumentReference or a Query as its first argument.");
+}

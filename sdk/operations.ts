@@ -1,0 +1,211 @@
+/**
+ * The calls that talk to the server over HTTP: one request each, except
+ * getDocs, which follows `next` (one request per 1,000 documents). Costs are
+ * listed in docs/sdk.md.
+ */
+import type { QueryAst } from "../engine/core/query/ast";
+import type { Value } from "../engine/core/values";
+import type { Write, WriteResult } from "../engine/core/writes";
+import type { Blaze } from "./database";
+import { BlazeError, invalid } from "./errors";
+import { queryBody } from "./query";
+import { CollectionReference, DocumentReference, Query, doc, type SetOptions } from "./reference";
+import { DocumentSnapshot, QuerySnapshot, docSnapshot, type DocumentChange, type WireDoc } from "./snapshot";
+import { FieldPath, fieldPathText } from "./values";
+import { fromWire } from "./wire";
+import { deleteWrite, setWrites, updateWrite } from "./writes";
+
+/** `users/a b` -> `/v1/docs/users/a%20b`: each segment percent-encoded (README, "Ids"). */
+const docUrl = (path: string) => `/v1/docs/${path.split("/").map(encodeURIComponent).join("/")}`;
+
+function checkRef(ref: unknown, method: string): asserts ref is DocumentReference<any> {
+  if (!(ref instanceof DocumentReference)) throw invalid(`Function ${method}() expects a DocumentReference as its first argument.`);
+}
+
+export async function getDoc<T>(reference: DocumentReference<T>): Promise<DocumentSnapshot<T>> {
+  checkRef(reference, "getDoc");
+  try {
+    const { body } = await reference.firestore._request<WireDoc>("GET", docUrl(reference.path));
+    return new DocumentSnapshot<T>(reference, body);
+  } catch (e) {
+    if (e instanceof BlazeError && e.code === "not-found") return new DocumentSnapshot<T>(reference, null);
+    throw e;
+  }
+}
+
+/** One or more writes: a single write through its document route, several as one atomic batch. */
+async function commit(db: Blaze, writes: Write[]): Promise<WriteResult[]> {
+  if (writes.length > 1) return (await db._request<{ results: WriteResult[] }>("POST", "/v1/batch", { writes })).body.results;
+  const w = writes[0];
+  switch (w.op) {
+    case "set":
+      return [(await db._request<WriteResult>("PUT", docUrl(w.path) + (w.merge ? "?merge=true" : ""), w.data)).body];
+    case "update":
+      return [(await db._request<WriteResult>("PATCH", docUrl(w.path), w.data)).body];
+    case "delete":
+      return [(await db._request<WriteResult>("DELETE", docUrl(w.path))).body];
+  }
+}
+
+export async function setDoc<T>(reference: DocumentReference<T>, data: T | Record<string, unknown>, options?: SetOptions): Promise<void> {
+  checkRef(reference, "setDoc");
+  await commit(reference.firestore, setWrites(reference, data, options, "setDoc"));
+}
+
+export function updateDoc<T>(reference: DocumentReference<T>, data: Record<string, unknown>): Promise<void>;
+export function updateDoc<T>(reference: DocumentReference<T>, field: string | FieldPath, value: unknown, ...moreFieldsAndValues: unknown[]): Promise<void>;
+export async function updateDoc(reference: DocumentReference<any>, ...args: unknown[]): Promise<void> {
+  checkRef(reference, "updateDoc");
+  await commit(reference.firestore, [updateWrite(reference, args, "updateDoc")]);
+}
+
+export async function deleteDoc<T>(reference: DocumentReference<T>): Promise<void> {
+  checkRef(reference, "deleteDoc");
+  await commit(reference.firestore, [deleteWrite(reference)]);
+}
+
+/**
+ * A new document with an id generated on the client (as Firebase does), so
+ * the reference is known before the answer. Created with "must not exist"
+ * (If-Match: 0): an id collision fails instead of overwriting.
+ */
+export async function addDoc<T>(reference: CollectionReference<T>, data: T): Promise<DocumentReference<T>> {
+  if (!(reference instanceof CollectionReference)) throw invalid("Function addDoc() expects a CollectionReference as its first argument.");
+  const ref = doc(reference);
+  const [w] = setWrites(ref, data, undefined, "addDoc");
+  await reference.firestore._request("PUT", docUrl(ref.path), (w as Extract<Write, { op: "set" }>).data, { "If-Match": "0" });
+  return ref;
+}
+
+function checkQuery(q: unknown, method: string): asserts q is Query<any> {
+  if (!(q instanceof Query)) throw invalid(`Function ${method}() expects a Query or CollectionReference as its first argument.`);
+}
+
+/**
+ * Runs `body` and follows `next` until it is absent (docs/queries.md, "Pages
+ * and sizes"). A limitToLast query pages backwards: later pages come first.
+ */
+export async function runQueryPages(db: Blaze, body: QueryAst): Promise<WireDoc[]> {
+  let docs: WireDoc[] = [];
+  let req: Record<string, unknown> = { ...body };
+  for (;;) {
+    const { body: res } = await db._request<{ docs: WireDoc[]; next?: Record<string, unknown> }>("POST", "/v1/query", req);
+    const next = res.next;
+    if (next && "endBefore" in next) docs = [...res.docs, ...docs];
+    else docs = docs.concat(res.docs);
+    if (!next) return docs;
+    req = { ...req, ...next };
+    if ("startAfter" in next) delete req.startAt;
+    if ("endBefore" in next) delete req.endAt;
+  }
+}
+
+/** Every matching document, strongly consistent (it sees every write acknowledged before the call). */
+export async function getDocs<T>(q: Query<T>): Promise<QuerySnapshot<T>> {
+  checkQuery(q, "getDocs");
+  const docs = (await runQueryPages(q.firestore, queryBody(q._state))).map((d) => docSnapshot(q, d));
+  const changes: DocumentChange<T>[] = docs.map((d, i) => ({ type: "added", doc: d, oldIndex: -1, newIndex: i }));
+  return new QuerySnapshot<T>(q, docs, changes);
+}
+
+// ---------------------------------------------------------------- aggregates
+
+export type AggregateType = "count" | "sum" | "avg";
+
+export class AggregateField<R> {
+  readonly type = "AggregateField" as const;
+  /** @internal */
+  declare readonly _result?: R;
+  /** @internal */
+  constructor(
+    readonly aggregateType: AggregateType,
+    readonly _field?: string,
+  ) {}
+}
+
+export type AggregateSpec = { [field: string]: AggregateField<number | null> };
+export type AggregateSpecData<S extends AggregateSpec> = { [P in keyof S]: S[P] extends AggregateField<infer R> ? R : never };
+
+export const count = (): AggregateField<number> => new AggregateField<number>("count");
+export const sum = (field: string | FieldPath): AggregateField<number> => new AggregateField<number>("sum", fieldPathText(field, "sum"));
+export const average = (field: string | FieldPath): AggregateField<number | null> => new AggregateField<number | null>("avg", fieldPathText(field, "average"));
+
+export function aggregateFieldEqual(left: AggregateField<unknown>, right: AggregateField<unknown>): boolean {
+  return left.aggregateType === right.aggregateType && left._field === right._field;
+}
+
+export class AggregateQuerySnapshot<S extends AggregateSpec, T = any> {
+  readonly type = "AggregateQuerySnapshot" as const;
+  /** @internal */
+  constructor(
+    readonly query: Query<T>,
+    private readonly values: AggregateSpecData<S>,
+  ) {}
+
+  data(): AggregateSpecData<S> {
+    return { ...this.values };
+  }
+}
+
+/** One request: the server computes the aggregates from the index (no documents travel). */
+export async function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S): Promise<AggregateQuerySnapshot<S, T>> {
+  checkQuery(q, "getAggregateFromServer");
+  const aggregate: Record<string, unknown> = {};
+  for (const [alias, f] of Object.entries(aggregateSpec)) {
+    if (!(f instanceof AggregateField)) throw invalid(`getAggregateFromServer(): ${alias} is not count(), sum() or average()`);
+    aggregate[alias] = f.aggregateType === "count" ? { count: true } : { [f.aggregateType]: f._field };
+  }
+  const { body } = await q.firestore._request<{ aggregates: Record<string, Value> }>("POST", "/v1/query", { ...queryBody(q._state), aggregate });
+  const out: Record<string, unknown> = {};
+  for (const alias of Object.keys(aggregateSpec)) out[alias] = fromWire(body.aggregates[alias] ?? null, q.firestore);
+  return new AggregateQuerySnapshot<S, T>(q, out as AggregateSpecData<S>);
+}
+
+export function getCountFromServer<T>(q: Query<T>): Promise<AggregateQuerySnapshot<{ count: AggregateField<number> }, T>> {
+  return getAggregateFromServer(q, { count: count() });
+}
+
+// ---------------------------------------------------------------- batches
+
+/** Up to 500 writes committed all or nothing (POST /v1/batch: one request). */
+export class WriteBatch {
+  private writes: Write[] = [];
+  private committed = false;
+
+  /** @internal */
+  constructor(private readonly db: Blaze) {}
+
+  private add(ref: DocumentReference<any>, method: string, ws: Write[]): this {
+    if (this.committed) throw new BlazeError("failed-precondition", "A write batch can no longer be used after commit() has been called.");
+    checkRef(ref, method);
+    if (ref.firestore !== this.db) throw invalid(`Provided document reference is from a different Firestore instance.`);
+    this.writes.push(...ws);
+    return this;
+  }
+
+  set<T>(documentRef: DocumentReference<T>, data: T | Record<string, unknown>, options?: SetOptions): this {
+    return this.add(documentRef, "WriteBatch.set", setWrites(documentRef, data, options, "WriteBatch.set"));
+  }
+
+  update<T>(documentRef: DocumentReference<T>, data: Record<string, unknown>): this;
+  update<T>(documentRef: DocumentReference<T>, field: string | FieldPath, value: unknown, ...moreFieldsAndValues: unknown[]): this;
+  update(documentRef: DocumentReference<any>, ...args: unknown[]): this {
+    return this.add(documentRef, "WriteBatch.update", [updateWrite(documentRef, args, "WriteBatch.update")]);
+  }
+
+  delete<T>(documentRef: DocumentReference<T>): this {
+    return this.add(documentRef, "WriteBatch.delete", [deleteWrite(documentRef)]);
+  }
+
+  async commit(): Promise<void> {
+    if (this.committed) throw new BlazeError("failed-precondition", "A write batch can no longer be used after commit() has been called.");
+    this.committed = true;
+    if (this.writes.length === 0) return;
+    await this.db._request("POST", "/v1/batch", { writes: this.writes });
+  }
+}
+
+export function writeBatch(firestore: Blaze): WriteBatch {
+  firestore._checkOpen();
+  return new WriteBatch(firestore);
+}
