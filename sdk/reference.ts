@@ -5,11 +5,14 @@
  */
 import { generateId, parsePath, validateId } from "../engine/core/paths";
 import type { Direction, FilterAst, FromAst } from "../engine/core/query/ast";
-import type { DocumentData, Value } from "../engine/core/values";
+import type { Value } from "../engine/core/values";
 import type { Blaze } from "./database";
 import { core, invalid } from "./errors";
 
-export type { DocumentData };
+/** Firebase's: a document's fields as the app sees them (Timestamp, Bytes, ... not their wire forms). */
+export interface DocumentData {
+  [field: string]: any;
+}
 
 export interface SnapshotOptions {
   /** Accepted for compatibility; Blaze has no pending writes to estimate. */

@@ -5,10 +5,10 @@
  * Firebase's does, so callers may mutate what they get.
  */
 import { getField, parseFieldPath } from "../engine/core/field-path";
-import { valuesEqual, type DocumentData } from "../engine/core/values";
+import { valuesEqual } from "../engine/core/values";
 import type { DocumentSnapshot as WireDoc } from "../engine/core/writes";
 import { core } from "./errors";
-import { DocumentReference, Query, queryEqual, refEqual, type SnapshotOptions } from "./reference";
+import { DocumentReference, Query, queryEqual, refEqual, type DocumentData, type SnapshotOptions } from "./reference";
 import { FieldPath, fieldPathText } from "./values";
 import { fromWire } from "./wire";
 
