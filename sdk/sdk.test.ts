@@ -286,3 +286,19 @@ describe("diffing a re-listened query", () => {
     }
   });
 });
+
+describe("what the SDK imports", () => {
+  it("is engine/core and itself, never zod or the rest of the engine", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const dir = new URL(".", import.meta.url);
+    for (const f of readdirSync(dir).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
+      const src = readFileSync(new URL(f, dir), "utf8");
+      for (const m of src.matchAll(/^(import|export)( type)? [^;]*? from "([^"]+)";/gms)) {
+        const [, , typeOnly, spec] = m;
+        expect(spec.startsWith("./") || spec.startsWith("../engine/core/"), `${f}: ${spec}`).toBe(true);
+        // ast.ts validates with zod: types only from there.
+        if (spec.endsWith("/query/ast")) expect(typeOnly, `${f}: ${spec}`).toBe(" type");
+      }
+    }
+  });
+});
