@@ -5,8 +5,7 @@
 import { createApp } from "./http/app";
 import { consumeBatch, consumeDeadLetters } from "./pipeline/consumer";
 import { metaDatabase } from "./index/routing";
-import { pipelineDeps } from "./shard/pipeline-deps";
-import { notifyLiveQuery } from "./live/client";
+import { pipelineDeps } from "./http/pipeline-deps";
 
 export { ShardDO } from "./shard/shard-do";
 export { LiveQueryDO } from "./live/live-query-do";
@@ -18,6 +17,6 @@ export default {
 
   async queue(batch, env) {
     if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, metaDatabase(env));
-    await consumeBatch(batch, { ...pipelineDeps(env), notifyLive: (key, changes) => notifyLiveQuery(env, key, changes) });
+    await consumeBatch(batch, pipelineDeps(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -6,13 +6,17 @@
  * POST /v1/admin/replay-quarantined repairs the gap once the cause is gone.
  * Real shards, D1, queue and consumer. Own file: the hook would disturb others.
  */
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ShardDO } from "../engine/shard/shard-do";
-import { consumerHooks } from "../engine/pipeline/consumer";
+import type { Change } from "../engine/core/writes";
+import { EMPTY_INDEX_CONFIG } from "../engine/index/config-types";
+import { parseTopology } from "../engine/index/routing";
+import { consumerHooks, type ConsumerDeps } from "../engine/pipeline/consumer";
+import { BISECT_MAX_BATCHES, quarantineFor } from "../engine/pipeline/quarantine";
 import { readWatermark } from "../engine/pipeline/watermarks";
-import { api, d1Doc, eventually, pathsOnSameShard, shardFor, shardStubFor } from "./helpers";
+import { api, BASE, d1Doc, eventually, pathsOnSameShard, shardFor, shardStubFor } from "./helpers";
 
 const outboxCount = (shard: number) =>
   runInDurableObject(shardStubFor(shard) as any, (_i: ShardDO, state: DurableObjectState) =>
@@ -42,6 +46,15 @@ describe("quarantine", () => {
   it("a change the index refuses is quarantined after a few attempts; the shard flows on; a replay repairs it", async () => {
     const [bad, good] = pathsOnSameShard("qh", 2);
     const shard = shardFor(bad);
+    // A query listener on the collection, registered before anything goes wrong.
+    const res = await exports.default.fetch(new Request(`${BASE}/v1/listen`, { headers: { Upgrade: "websocket" } }));
+    const ws = res.webSocket!;
+    ws.accept();
+    const seen: any[] = [];
+    ws.addEventListener("message", (e) => seen.push(JSON.parse(e.data as string)));
+    ws.send(JSON.stringify({ op: "listen", id: "q", query: { from: { collection: "qh" } } }));
+    const ids = () => seen.flatMap((m) => m.changes ?? []).filter((c: any) => c.type === "added").map((c: any) => c.doc.id);
+    await eventually(async () => seen.length > 0);
     consumerHooks.checkChange = (c) => {
       if (c.path === bad) throw new Error(`index refuses ${bad} (test hook)`);
     };
@@ -68,15 +81,21 @@ describe("quarantine", () => {
     // The cause is gone; the document changed meanwhile: the replay applies its current state.
     const later = await api("PATCH", `/v1/docs/${bad}`, { n: 3 }); // also refused (hook), quarantined again
     await eventually(async () => (await quarantinedRows(shard)).length === 2, 10_000);
+    // A query listener on the collection has had only what the index holds...
+    await eventually(async () => ids().includes(good.split("/")[1]));
+    expect(ids()).not.toContain(bad.split("/")[1]);
     consumerHooks.checkChange = null;
     expect(await replay()).toMatchObject({ repaired: 1, failed: [], left: 0 });
+    // ...and the replay tells it, as the consumer would have.
+    await eventually(async () => ids().includes(bad.split("/")[1]));
+    ws.close();
     const row = await d1Doc(bad);
     expect(row).toMatchObject({ version: later.body.version, seq: Number(later.body.token.split(":")[1]) });
     expect(JSON.parse(row.data)).toEqual({ n: 3 });
     const entries = await env.DB.prepare(`SELECT COUNT(*) AS n FROM index_entries WHERE doc_path = ?`).bind(bad).first<{ n: number }>();
     expect(entries!.n).toBe(1);
     expect((await shardStatus(shard)).shard.quarantined).toBe(0);
-  });
+  }, 20_000);
 
   it("quarantines a document whose index entry D1 cannot store (a ~1 MB string), and only it", async () => {
     // A found case, not a hook: an indexed string of 1,000,000 bytes makes an
@@ -96,6 +115,37 @@ describe("quarantine", () => {
     await eventually(async () => (await d1Doc(big))?.version === fixed.body.version, 10_000);
     expect(await replay(`?shard=${shard}`)).toMatchObject({ repaired: 1, left: 0 });
     expect(await quarantinedRows(shard)).toEqual([]);
+  });
+
+  it("isolates poison within a bounded number of D1 batches, however many changes fail", async () => {
+    const shard = 7001;
+    const changes: Change[] = Array.from({ length: 200 }, (_, i) => ({
+      shard, seq: i + 1, path: `qmany/d${i}`, op: "set", version: 1, data: { i }, createTime: "t", updateTime: "t", existed: false,
+    }));
+    let batches = 0;
+    const counting = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return (stmts: D1PreparedStatement[]) => (batches++, target.batch(stmts));
+        const v = (target as any)[prop];
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    }) as D1Database;
+    const deps: ConsumerDeps = {
+      topology: parseTopology({ INDEX_SHARDS: "DB" }), dbs: [counting], indexConfig: EMPTY_INDEX_CONFIG,
+      fetchChange: async () => { throw new Error("no by-reference changes here"); },
+      notifyShard: async () => undefined, requestBackfill: async () => undefined,
+    };
+    // One change in three is refused: bisecting all of them alone would take hundreds of batches.
+    consumerHooks.checkChange = (c) => {
+      if (Number(c.path.slice("qmany/d".length)) % 3 === 0) throw new Error(`index refuses ${c.path} (test hook)`);
+    };
+    const q = await quarantineFor({ v: 1, shard, fromSeq: 1, toSeq: 200, changes }, 3, deps);
+    expect(batches).toBeLessThanOrEqual(BISECT_MAX_BATCHES + 2);
+    const poisoned = new Set(q!.poison.map((p) => p.change.path));
+    // Every refused change is in it; changes it could not try alone are too (a replay sorts them out).
+    for (let i = 0; i < 200; i += 3) expect(poisoned.has(`qmany/d${i}`)).toBe(true);
+    expect(q!.poison.some((p) => p.reason.includes("not tried alone"))).toBe(true);
+    expect(poisoned.size).toBeLessThan(200);
   });
 
   it("refuses a bad shard number", async () => {

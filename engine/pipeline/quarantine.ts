@@ -27,14 +27,24 @@ import { BlazeError } from "../core/errors";
 import type { Change } from "../core/writes";
 import { jsonChunks, latestPerPath } from "../index/apply";
 import { all, prepare } from "../index/d1";
+import { parseDocumentPath } from "../core/paths";
 import { runGuarded } from "../index/config-owner";
+import { liveQueriesOn, type LiveRegistration } from "../index/live-registrations";
 import { describeError, ownIndexConfig, resolveChanges, statementsByDb, type ConsumerDeps } from "./apply-changes";
+import { notifyLiveQueries } from "./live-notify";
 import type { ChangeMessage } from "./messages";
 
 /** Deliveries of a message that failed on its own before its poison is quarantined (the queue allows 6). */
 export const QUARANTINE_AFTER_ATTEMPTS = 3;
 /** Documents one replay call repairs (each is a shard fetch and a D1 batch; D1 allows 1,000 queries per invocation). */
 export const REPLAY_BATCH = 50;
+/**
+ * D1 batches one bisection may run. Each is about ten queries and D1 allows
+ * 1,000 per invocation; a message of 200 changes that all fail would take
+ * 399. Past it, the changes of a group that failed together are quarantined
+ * together (a replay then tries each alone), so the message still moves on.
+ */
+export const BISECT_MAX_BATCHES = 48;
 /** A reason is kept to this many characters. */
 const MAX_REASON_CHARS = 1000;
 
@@ -59,7 +69,7 @@ export async function quarantineFor(message: ChangeMessage, attempts: number, de
   const newest = latestPerPath(message.changes);
   let poison: Poison[];
   try {
-    poison = await bisect(newest, deps);
+    poison = await bisect(newest, deps, { left: BISECT_MAX_BATCHES });
   } catch (e) {
     if (notQuarantinable(e)) return null;
     throw e;
@@ -69,8 +79,13 @@ export async function quarantineFor(message: ChangeMessage, attempts: number, de
   return { poison, attempts };
 }
 
-/** Applies changes; on failure splits them in halves, down to the changes that fail alone. */
-async function bisect(changes: Change[], deps: ConsumerDeps): Promise<Poison[]> {
+/** Applies changes; on failure splits them in halves, down to the changes that fail alone (within the budget). */
+async function bisect(changes: Change[], deps: ConsumerDeps, budget: { left: number }, failedWith = ""): Promise<Poison[]> {
+  if (budget.left <= 0) {
+    const reason = `${failedWith} (one of ${changes.length} changes that failed together; not tried alone)`;
+    return changes.map((change) => ({ change, reason: reason.slice(0, MAX_REASON_CHARS) }));
+  }
+  budget.left--;
   try {
     const hash = await ownIndexConfig(deps);
     const resolved = await resolveChanges(changes, deps);
@@ -78,9 +93,10 @@ async function bisect(changes: Change[], deps: ConsumerDeps): Promise<Poison[]> 
     return [];
   } catch (e) {
     if (notQuarantinable(e)) throw e;
-    if (changes.length === 1) return [{ change: changes[0], reason: describeError(e).slice(0, MAX_REASON_CHARS) }];
+    const reason = describeError(e).slice(0, MAX_REASON_CHARS);
+    if (changes.length === 1) return [{ change: changes[0], reason }];
     const mid = changes.length >> 1;
-    return [...(await bisect(changes.slice(0, mid), deps)), ...(await bisect(changes.slice(mid), deps))];
+    return [...(await bisect(changes.slice(0, mid), deps, budget, reason)), ...(await bisect(changes.slice(mid), deps, budget, reason))];
   }
 }
 
@@ -148,12 +164,21 @@ export async function replayQuarantined(deps: ConsumerDeps, opts: { shard?: numb
       const hash = await ownIndexConfig(deps);
       const current = await deps.fetchChange(d.shard, d.path);
       const byDb = statementsByDb([current], deps);
-      for (const [i, statements] of byDb) if (i !== 0) await runGuarded(deps.dbs[i], hash, statements);
+      // The live queries on its collection, read with the apply as the consumer does (live-notify.ts).
+      const live = [liveQueriesOn([parseDocumentPath(d.path).collectionId])];
+      const registrations: LiveRegistration[] = [];
+      for (const [i, statements] of byDb) {
+        if (i !== 0) registrations.push(...(await runGuarded<LiveRegistration>(deps.dbs[i], hash, [...statements, ...live])).at(-1)!);
+      }
       // Gaps up to the version just applied are closed; a newer quarantined change stays.
-      await runGuarded(meta, hash, [
-        ...(byDb.get(0) ?? []),
+      const local = byDb.get(0) ?? [];
+      const out = await runGuarded<LiveRegistration>(meta, hash, [
+        ...local,
+        ...(local.length > 0 ? live : []),
         sql`DELETE FROM quarantined WHERE shard = ${d.shard} AND path = ${d.path} AND seq <= ${current.seq}`,
       ]);
+      if (local.length > 0) registrations.push(...out[local.length]);
+      if (deps.notifyLive) await notifyLiveQueries(registrations, [current], deps.notifyLive);
       result.repaired++;
     } catch (e) {
       const reason = describeError(e).slice(0, MAX_REASON_CHARS);

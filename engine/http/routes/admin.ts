@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { invalidArgument } from "../../core/errors";
 import { replayQuarantined } from "../../pipeline/quarantine";
-import { pipelineDeps } from "../../shard/pipeline-deps";
+import { pipelineDeps } from "../pipeline-deps";
 import type { AppEnv } from "../context";
 
 export const adminRoutes = new Hono<AppEnv>().post("/replay-quarantined", async (c) => {

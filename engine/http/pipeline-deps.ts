@@ -1,14 +1,16 @@
 /**
  * The pipeline's dependencies on a deployment (index databases, its index
- * config, the shards, the change queue), for the queue handler and for the
- * admin routes that drive the pipeline (quarantine replay).
+ * config, the shards, the live queries, the change queue), for the queue
+ * handler and for the admin routes that drive the pipeline (quarantine
+ * replay). Here because it reaches every floor below the Worker.
  */
 import type { ResolvedChange } from "../index/apply";
 import { indexConfig } from "../index/load-config";
 import { indexDatabases, parseTopology } from "../index/routing";
+import { notifyLiveQuery } from "../live/client";
 import type { ConsumerDeps } from "../pipeline/consumer";
 import { BACKFILL_MESSAGE } from "../pipeline/messages";
-import { fetchChange, notifyApplied } from "./client";
+import { fetchChange, notifyApplied } from "../shard/client";
 
 export function pipelineDeps(env: Env): ConsumerDeps {
   const topology = parseTopology(env);
@@ -18,6 +20,7 @@ export function pipelineDeps(env: Env): ConsumerDeps {
     indexConfig,
     fetchChange: async (shard, path) => (await fetchChange(env, shard, path)) as ResolvedChange,
     notifyShard: (shard, watermark) => notifyApplied(env, shard, watermark),
+    notifyLive: (key, changes) => notifyLiveQuery(env, key, changes),
     requestBackfill: async () => {
       await env.CHANGES.send(BACKFILL_MESSAGE);
     },
