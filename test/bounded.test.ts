@@ -54,6 +54,35 @@ describe("a stuck shard stays bounded", () => {
     }
   });
 
+  it("refuses writes once its unapplied changes hold the most bytes, and counts them down as the index applies them", async () => {
+    const paths = pathsOnSameShard("stuckbytes", 5);
+    const shard = shardFor(paths[0]);
+    const bytes = () =>
+      onShard(shard, (_i, state) => Number(state.storage.sql.exec<{ value: number }>(`SELECT value FROM meta WHERE key = 'unapplied_bytes'`).toArray()[0]?.value ?? 0));
+    const data = { text: "x".repeat(390) }; // 401 bytes of JSON
+    await onShard(shard, (i) => {
+      i.faults.failQueueSend = 1_000_000;
+      i.faults.maxUnappliedBytes = 1000;
+    });
+    try {
+      for (const p of paths.slice(0, 3)) expect((await api("PUT", `/v1/docs/${p}`, data)).status).toBe(200);
+      expect(await bytes()).toBe(3 * JSON.stringify(data).length);
+      const refused = await api("PUT", `/v1/docs/${paths[3]}`, data);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({ code: "RESOURCE_EXHAUSTED", details: { shard, bytes: 1203, maxBytes: 1000 } });
+
+      await onShard(shard, (i) => void (i.faults.failQueueSend = 0));
+      await runAlarm(shard);
+      await eventually(async () => (await api("PUT", `/v1/docs/${paths[4]}`, data)).status === 200);
+      await eventually(async () => (await bytes()) === 0, 5000);
+    } finally {
+      await onShard(shard, (i) => {
+        i.faults.failQueueSend = 0;
+        i.faults.maxUnappliedBytes = null;
+      });
+    }
+  });
+
   it("keeps applied_ranges to a few rows while a lost message holds the watermark back", async () => {
     const shard = 5001;
     const deps: ConsumerDeps = {

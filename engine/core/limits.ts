@@ -29,6 +29,12 @@ export const LIMITS = {
    * is stuck cannot grow its storage without bound.
    */
   maxUnappliedChangesPerShard: 50_000,
+  /**
+   * The same bound in bytes of document data (the change log holds each
+   * unapplied change's data): 50,000 changes of up to 1 MiB would be far
+   * over a Durable Object's 10 GB of storage.
+   */
+  maxUnappliedBytesPerShard: 1024 * 1024 * 1024,
 } as const;
 
 /** Cloudflare platform limits that shape the pipeline. */

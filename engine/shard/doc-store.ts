@@ -278,7 +278,16 @@ export class DocStore {
    * rows, and trim the log to the resume window (never below the outbox).
    */
   ackThrough(watermark: number): void {
-    this.sql.exec(`DELETE FROM outbox WHERE seq <= ?`, watermark);
+    this.storage.transactionSync(() => {
+      const freed = this.sql
+        .exec<{ b: number }>(
+          `SELECT COALESCE(SUM(length(CAST(c.data AS BLOB))), 0) AS b FROM outbox o JOIN changes c ON c.seq = o.seq WHERE o.seq <= ?`,
+          watermark,
+        )
+        .one().b;
+      if (freed > 0) this.addUnappliedBytes(-freed);
+      this.sql.exec(`DELETE FROM outbox WHERE seq <= ?`, watermark);
+    });
     const keepFrom = Math.min(watermark + 1, this.lastSeq() - RESUME_WINDOW + 1);
     this.sql.exec(`DELETE FROM changes WHERE seq < ?`, keepFrom);
   }
@@ -288,10 +297,27 @@ export class DocStore {
    * every change not yet known applied, so it spans from its lowest seq to
    * the last commit. Two index lookups, cheap enough for every write.
    */
-  indexLag(): { changes: number; oldestSeq: number | null } {
+  indexLag(): { changes: number; bytes: number; oldestSeq: number | null } {
     const row = this.sql.exec<{ lo: number | null }>(`SELECT MIN(seq) AS lo FROM outbox`).one();
-    if (row.lo === null) return { changes: 0, oldestSeq: null };
-    return { changes: this.lastSeq() - row.lo + 1, oldestSeq: row.lo };
+    if (row.lo === null) return { changes: 0, bytes: 0, oldestSeq: null };
+    return { changes: this.lastSeq() - row.lo + 1, bytes: this.unappliedBytes(), oldestSeq: row.lo };
+  }
+
+  /**
+   * Bytes of document data the outbox's changes hold in the change log, kept
+   * as a running total (meta.unapplied_bytes): added at commit, taken off
+   * when the index acknowledges, so the write path never sums the outbox.
+   */
+  unappliedBytes(): number {
+    const row = this.sql.exec<{ value: number }>(`SELECT value FROM meta WHERE key = 'unapplied_bytes'`).toArray()[0];
+    return Math.max(0, Number(row?.value ?? 0));
+  }
+
+  private addUnappliedBytes(delta: number): void {
+    this.sql.exec(
+      `INSERT INTO meta (key, value) VALUES ('unapplied_bytes', MAX(0, ?)) ON CONFLICT(key) DO UPDATE SET value = MAX(0, value + ?)`,
+      delta, delta,
+    );
   }
 
   /** When the change after `seq` was committed (ms epoch), or null if none is logged. */
@@ -318,7 +344,8 @@ export class DocStore {
   }
 
   private applyPlanned(planned: PlannedWrite[]): Committed {
-    let seq = this.lastSeq();
+    const before = this.lastSeq();
+    let seq = before;
     const changes: Change[] = [];
     const results: WriteResult[] = [];
     for (const p of planned) {
@@ -347,6 +374,11 @@ export class DocStore {
       results.push({ path: p.path, version: p.version, updateTime: p.updateTime, token: `${this.shard}:${seq}` });
     }
     this.sql.exec(`INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, seq);
+    // One statement per commit, over the rows it logged (bytes as SQLite counts them when they are freed).
+    const added = this.sql
+      .exec<{ b: number }>(`SELECT COALESCE(SUM(length(CAST(data AS BLOB))), 0) AS b FROM changes WHERE seq > ?`, before)
+      .one().b;
+    if (added > 0) this.addUnappliedBytes(added);
     return { changes, results };
   }
 

@@ -27,8 +27,9 @@ export interface Faults {
   failCommit: number;
   /** Replaces OUTBOX_RESEND_MS for this object (tests of the resend rule). */
   resendAfterMs: number | null;
-  /** Replaces LIMITS.maxUnappliedChangesPerShard for this object (tests of the bound). */
+  /** Replace LIMITS.maxUnappliedChangesPerShard and maxUnappliedBytesPerShard for this object (tests of the bound). */
   maxUnapplied: number | null;
+  maxUnappliedBytes: number | null;
 }
 
 /** Changes this object has sent to the queue since it started, first sends and resends apart. */
@@ -64,7 +65,7 @@ export class ShardDO extends DurableObject<Env> {
   /** Moving average of the time between commits, to tell a busy shard from an idle one. */
   private commitGapMs = Number.POSITIVE_INFINITY;
   private lastCommitAt = 0;
-  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null, maxUnapplied: null };
+  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null, maxUnapplied: null, maxUnappliedBytes: null };
   readonly outboxCounters: OutboxCounters = { sent: 0, resent: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -313,14 +314,23 @@ export class ShardDO extends DurableObject<Env> {
    * Backpressure: a write to a shard whose changes the index is further
    * behind than INDEX_LAG_LIMIT (off unless set) is refused with
    * RESOURCE_EXHAUSTED and a retry delay, so an import is paced by the index
-   * instead of outrunning it. LIMITS.maxUnappliedChangesPerShard always
-   * applies: it bounds the outbox and the change log while the index is stuck.
+   * instead of outrunning it. LIMITS.maxUnappliedChangesPerShard and
+   * maxUnappliedBytesPerShard always apply: they bound the outbox and the
+   * change log (in rows and in bytes) while the index is stuck.
    */
   private checkIndexLag(store: DocStore): void {
     const configured = Number(this.env.INDEX_LAG_LIMIT ?? 0);
     const hard = this.faults.maxUnapplied ?? LIMITS.maxUnappliedChangesPerShard;
     const limit = configured > 0 ? Math.min(configured, hard) : hard;
-    const lag = store.indexLag().changes;
+    const { changes: lag, bytes } = store.indexLag();
+    const maxBytes = this.faults.maxUnappliedBytes ?? LIMITS.maxUnappliedBytesPerShard;
+    if (bytes > maxBytes) {
+      throw new BlazeError(
+        "RESOURCE_EXHAUSTED",
+        `the index has not applied ${bytes} bytes of changes on shard ${store.shard} (the most a shard holds unapplied is ${maxBytes}); retry after ${INDEX_LAG_RETRY_MS} ms`,
+        { shard: store.shard, lag, bytes, maxBytes, retryAfterMs: INDEX_LAG_RETRY_MS },
+      );
+    }
     if (lag <= limit) return;
     const which = limit === hard ? "the most a shard holds unapplied" : "INDEX_LAG_LIMIT";
     throw new BlazeError(
