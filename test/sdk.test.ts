@@ -38,6 +38,7 @@ import {
   orderBy,
   query,
   refEqual,
+  runTransaction,
   serverTimestamp,
   setDoc,
   snapshotEqual,
@@ -333,6 +334,65 @@ describe("sdk: queries", () => {
     expect(agg.data()).toEqual({ n: 4, total: 126, mean: 31.5 });
     expect((await getAggregateFromServer(query(c, where("age", ">", 99)), { mean: average("age") })).data()).toEqual({ mean: null });
   });
+});
+
+describe("sdk: transactions", () => {
+  it("N concurrent increments from several clients end at exactly N", async () => {
+    const ref = (db: ReturnType<typeof open>["db"]) => doc(db, "sdktxn/counter");
+    await setDoc(ref(open().db), { n: 0 });
+    const N = 6;
+    let attempts = 0;
+    await Promise.all(
+      Array.from({ length: N }, async () => {
+        const { db } = open();
+        await runTransaction(
+          db,
+          async (tx) => {
+            attempts++;
+            const snap = await tx.get(ref(db));
+            tx.update(ref(db), { n: snap.get("n") + 1 });
+          },
+          { maxAttempts: 20 },
+        );
+      }),
+    );
+    expect((await getDoc(ref(open().db))).get("n")).toBe(N);
+    expect(attempts).toBeGreaterThanOrEqual(N);
+  }, 30_000);
+
+  it("creates a document read as missing once, returns the function's value, refuses reads after writes", async () => {
+    const { db } = open();
+    const ref = doc(db, "sdktxn/once");
+    const made = await Promise.all(
+      [1, 2, 3].map((i) =>
+        runTransaction(
+          db,
+          async (tx) => {
+            const snap = await tx.get(ref);
+            if (snap.exists()) return false;
+            tx.set(ref, { by: i });
+            return true;
+          },
+          { maxAttempts: 10 },
+        ),
+      ),
+    );
+    expect(made.filter(Boolean).length).toBe(1);
+    await expect(
+      runTransaction(db, async (tx) => {
+        tx.set(ref, { x: 1 });
+        await tx.get(ref);
+      }),
+    ).rejects.toMatchObject({ code: "invalid-argument" });
+    let calls = 0;
+    await expect(
+      runTransaction(db, async () => {
+        calls++;
+        throw new Error("app error");
+      }),
+    ).rejects.toThrow("app error");
+    expect(calls).toBe(1);
+  }, 30_000);
 });
 
 describe("sdk: errors", () => {
