@@ -73,6 +73,7 @@ export {
   type AggregateSpecData,
   type AggregateType,
 } from "./operations";
+export { withSchema, type Schema } from "./schema";
 export { Transaction, runTransaction, type TransactionOptions } from "./transaction";
 export { onSnapshot, type Observer, type SnapshotListenOptions, type Unsubscribe } from "./listen";
 export {

@@ -30,6 +30,8 @@ import {
   startAfter,
   startAt,
   where,
+  withSchema,
+  setDoc,
 } from "blaze/sdk";
 import { queryBody } from "./query";
 import { fromWire, toWire } from "./wire";
@@ -224,6 +226,22 @@ describe("writes", () => {
       data: { "a.b": 1, "`x.y`": { $delete: true } },
     });
     expect(() => updateWrite(ref, ["a", 1, "b"], "updateDoc")).toThrow(/as many values/);
+  });
+});
+
+describe("withSchema", () => {
+  it("refuses a write that does not match before sending it, checks merges against partial()", async () => {
+    const { z } = await import("zod");
+    const User = z.object({ name: z.string(), age: z.number().int().min(0) });
+    const sent: Request[] = [];
+    const local = initializeBlaze({ url: "http://blaze.test", fetch: async (r) => (sent.push(r), Response.json({ path: "users/a", version: 1, updateTime: "", token: "1:1" })) });
+    const users = collection(local, "users").withConverter(withSchema(User));
+    await expect(setDoc(doc(users, "a"), { name: "A", age: -1 })).rejects.toMatchObject({ code: "invalid-argument", details: { issues: [{ path: ["age"] }] } });
+    await expect(setDoc(doc(users, "a"), { name: 5 } as never, { merge: true })).rejects.toMatchObject({ code: "invalid-argument" });
+    expect(sent.length).toBe(0);
+    await setDoc(doc(users, "a"), { age: 3 } as never, { merge: true });
+    await setDoc(doc(users, "a"), { name: "A", age: 3, extra: true } as never);
+    expect(await Promise.all(sent.map((r) => r.json()))).toEqual([{ age: 3 }, { name: "A", age: 3 }]); // zod strips unknown keys
   });
 });
 
