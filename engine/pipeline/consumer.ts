@@ -7,14 +7,18 @@
  * watermarks and tell the shards (so they can free outbox rows). Delivery is
  * at least once and unordered: every statement is idempotent and
  * version-checked (engine/index/apply.ts), so a retry after a crash anywhere
- * here converges. A batch that fails is retried message by message, so one bad
- * message cannot hold the others back; a message that keeps failing reaches
- * the dead-letter queue with its reason logged.
+ * here converges. Every index-writing batch starts with the index config
+ * guard (engine/index/config-owner.ts). A batch that fails is retried message
+ * by message, so one bad message cannot hold the others back; a message that
+ * keeps failing on its own has its poison quarantined (./quarantine.ts), or,
+ * when the failure is not its changes' (D1 or a shard unavailable, a stale
+ * config), reaches the dead-letter queue with its reason logged.
  *
  * Budget per invocation (D1 allows 1,000 queries): a table's rows go as one
  * JSON parameter (engine/index/apply.ts), so a full batch is one read, about
  * ten statements per index database and the compaction; the one-by-one
- * retry of ten messages stays in the low hundreds.
+ * retry of ten messages stays in the low hundreds, and a quarantine's
+ * bisection is capped (BISECT_MAX_BATCHES).
  *
  * The same queue carries backfill messages for composite indexes declared
  * after their documents were written (engine/pipeline/backfill.ts).
