@@ -26,6 +26,8 @@ export interface BlazeSettings {
    * with `Upgrade: websocket`, then `res.webSocket.accept()`.
    */
   webSocket?: (url: string) => Promise<SocketLike>;
+  /** The listen socket closes this long after its last listener is gone (default 5,000 ms), so an idle app holds no socket. */
+  listenIdleMs?: number;
   /** As Firebase's setting: drop `undefined` fields instead of refusing them. */
   ignoreUndefinedProperties?: boolean;
 }

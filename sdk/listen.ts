@@ -73,11 +73,14 @@ export class ListenSocket {
   private connecting = false;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
 
   constructor(private readonly db: Blaze) {}
 
   add(l: Listener): number {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     const id = this.nextId++;
     this.listeners.set(id, l);
     if (this.socket) this.sendListen(id, l);
@@ -88,19 +91,31 @@ export class ListenSocket {
   remove(id: number): void {
     if (!this.listeners.delete(id)) return;
     if (this.socket) this.trySend({ op: "unlisten", id });
+    if (this.listeners.size === 0 && !this.idleTimer) {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = null;
+        if (this.listeners.size === 0) this.drop(1000, "idle");
+      }, this.db._settings.listenIdleMs ?? 5000);
+    }
+  }
+
+  /** Closes the socket without reconnecting (no listeners need it). */
+  private drop(code: number, reason: string): void {
+    const s = this.socket;
+    this.socket = null;
+    try {
+      s?.close(code, reason);
+    } catch {
+      // already closed
+    }
   }
 
   close(): void {
     this.closed = true;
     this.listeners.clear();
     if (this.timer) clearTimeout(this.timer);
-    const s = this.socket;
-    this.socket = null;
-    try {
-      s?.close(1000, "terminated");
-    } catch {
-      // already closed
-    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.drop(1000, "terminated");
   }
 
   private url(): string {

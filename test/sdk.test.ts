@@ -55,7 +55,7 @@ import {
   type QuerySnapshot,
   type SocketLike,
 } from "blaze/sdk";
-import { BASE, seed } from "./helpers";
+import { BASE, eventually, seed } from "./helpers";
 
 /** A database whose HTTP and socket both go to the Worker under test; `sockets` holds every socket it opened. */
 function open() {
@@ -63,6 +63,7 @@ function open() {
   const db = initializeBlaze({
     url: BASE,
     fetch: (req) => exports.default.fetch(req),
+    listenIdleMs: 50,
     webSocket: async (url) => {
       const res = await exports.default.fetch(new Request(url.replace(/^ws/, "http"), { headers: { Upgrade: "websocket" } }));
       const ws = res.webSocket;
@@ -468,6 +469,22 @@ describe("sdk: listeners", () => {
     await setDoc(doc(db, "sdklq/z"), { n: 100 });
     await new Promise((r) => setTimeout(r, 300));
     expect(c.got.length).toBe(4);
+    await terminate(db);
+  });
+
+  it("closes the socket when its last listener is gone, and opens one for the next", async () => {
+    const { db, sockets } = open();
+    const d = collector<DocumentSnapshot>();
+    const closed: number[] = [];
+    const unsub = onSnapshot(doc(db, "sdkidle/a"), d.onNext);
+    await d.next();
+    sockets[0].addEventListener("close", () => closed.push(0));
+    unsub();
+    await eventually(async () => closed.length === 1, 2000);
+    const again = collector<DocumentSnapshot>();
+    onSnapshot(doc(db, "sdkidle/a"), again.onNext);
+    await again.next();
+    expect(sockets.length).toBe(2);
     await terminate(db);
   });
 
