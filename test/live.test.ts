@@ -123,13 +123,39 @@ describe("query listeners", () => {
     const c = await connect();
     c.send({ op: "listen", id: "bad", query: { from: { collection: "lq4" }, where: ["n", "=~", 1] } });
     c.send({ op: "listen", id: "index", query: { from: { collection: "lq4" }, where: ["a", "==", 1], orderBy: [["b", "desc"]] } });
-    c.send({ op: "listen", id: "agg", query: { from: { collection: "lq4" }, aggregate: { n: { count: true } } } });
     c.send({ op: "listen", id: "ok", query: { from: { collection: "lq4" } } });
     expect((await c.take("bad"))[0].error.code).toBe("INVALID_ARGUMENT");
     const [missing] = await c.take("index");
     expect(missing.error).toMatchObject({ code: "FAILED_PRECONDITION", details: { index: expect.any(Object) } });
-    expect((await c.take("agg"))[0].error.code).toBe("FAILED_PRECONDITION");
     expect((await c.take("ok"))[0]).toMatchObject({ type: "snapshot", changes: [] });
+    c.ws.close();
+  });
+
+  it("keep live aggregates equal to a recount, sent when they change", async () => {
+    const query = { from: { collection: "lqa" }, where: ["open", "==", true], aggregate: { n: { count: true }, total: { sum: "v" }, mean: { avg: "v" } } };
+    await api("PUT", "/v1/docs/lqa/a", { open: true, v: 2 });
+    const c = await connect();
+    c.send({ op: "listen", id: "agg", query });
+    const [first] = await c.take("agg");
+    expect(first).toMatchObject({ type: "snapshot", initial: true, aggregates: { n: 1, total: 2, mean: 2 } });
+    const recount = async () => (await api("POST", "/v1/query", query)).body.aggregates;
+    for (const [path, data] of [
+      ["lqa/b", { open: true, v: 4 }],
+      ["lqa/c", { open: false, v: 100 }],
+      ["lqa/a", { open: false, v: 2 }],
+    ] as const) {
+      await api("PUT", `/v1/docs/${path}`, data);
+      const want = await recount();
+      await eventually(async () => {
+        const mine = c.messages.filter((m) => m.id === "agg");
+        return mine.length > 0 && JSON.stringify(mine[mine.length - 1].aggregates) === JSON.stringify(want);
+      });
+    }
+    // A write that changes nothing the aggregates count sends nothing.
+    c.messages.length = 0;
+    await api("PUT", "/v1/docs/lqa/c", { open: false, v: 7 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.messages.filter((m) => m.id === "agg")).toEqual([]);
     c.ws.close();
   });
 

@@ -19,7 +19,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { BlazeError, toRpcResult, type RpcResult } from "../core/errors";
 import { parseQuery } from "../core/query/ast";
-import { project } from "../core/query/evaluate";
+import { project, type AggregateResult } from "../core/query/evaluate";
 import { LiveResult, type LiveChange } from "../core/query/live-result";
 import { normalizeQuery, type NormalizedQuery } from "../core/query/normalize";
 import type { DocumentData } from "../core/values";
@@ -46,6 +46,8 @@ const SEEN_VERSIONS = 10_000;
 export class LiveQueryDO extends DurableObject<Env> {
   private readonly sockets: Connections;
   private live: LiveResult | null = null;
+  /** A live aggregate's last values (aggregate queries only). */
+  private aggregates: AggregateResult | null = null;
   private nq: NormalizedQuery | null = null;
   /** What the first read held, per document shard. */
   private applied = new Map<number, AppliedState>();
@@ -87,8 +89,12 @@ export class LiveQueryDO extends DurableObject<Env> {
         this.adopt(msg.query);
         await this.ensureLive();
         this.ctx.storage.sql.exec(`INSERT OR REPLACE INTO listeners (socket_id, listener_id) VALUES (?, ?)`, socketId, JSON.stringify(id));
-        const changes = this.live!.current.map((doc, i): LiveChange => ({ type: "added", doc, oldIndex: -1, newIndex: i }));
-        this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","changes":${this.wire(changes)},"initial":true}`);
+        if (this.query().aggregate !== null) {
+          this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","aggregates":${JSON.stringify(this.aggregates)},"initial":true}`);
+        } else {
+          const changes = this.live!.current.map((doc, i): LiveChange => ({ type: "added", doc, oldIndex: -1, newIndex: i }));
+          this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","changes":${this.wire(changes)},"initial":true}`);
+        }
         await this.scheduleResync();
       });
     } catch (e) {
@@ -123,6 +129,12 @@ export class LiveQueryDO extends DurableObject<Env> {
           return;
         }
         await this.ensureLive();
+        if (this.query().aggregate !== null) {
+          // The index already holds these changes: one aggregate statement
+          // gives the new values (see docs/live.md for why not per change).
+          this.commitAggregates(await this.readAggregates(false));
+          return;
+        }
         const out: LiveChange[] = [];
         let refill = false;
         for (const c of changes) {
@@ -143,8 +155,9 @@ export class LiveQueryDO extends DurableObject<Env> {
   async alarm(): Promise<void> {
     if (this.listenerCount() === 0) return;
     await this.serialised(async () => {
-      if (!this.live) await this.ensureLive();
-      else this.commitResult(this.live.reset(await this.read()));
+      if (!this.ready()) await this.ensureLive();
+      else if (this.live) this.commitResult(this.live.reset(await this.read()));
+      else this.commitAggregates(await this.readAggregates(true));
     });
     await this.scheduleResync();
   }
@@ -175,9 +188,14 @@ export class LiveQueryDO extends DurableObject<Env> {
    * listeners brought from what they last got to what the index holds now.
    */
   private async ensureLive(): Promise<void> {
-    if (this.live) return;
+    if (this.ready()) return;
     const nq = this.query();
     await this.register();
+    if (nq.aggregate !== null) {
+      this.aggregates = this.ctx.storage.kv.get<AggregateResult>("aggregates") ?? null;
+      this.commitAggregates(await this.readAggregates(true));
+      return;
+    }
     const shards = Array.from({ length: shardCount(this.env) }, (_, i) => i);
     // Read what the index holds before the result: anything it lists as
     // applied is in the result read after it.
@@ -212,6 +230,45 @@ export class LiveQueryDO extends DurableObject<Env> {
     return result.docs;
   }
 
+  private ready(): boolean {
+    return this.live !== null || (this.nq?.aggregate != null && this.aggregates !== null);
+  }
+
+  /** The aggregates from the index; `strong`: first wait for every acknowledged write. */
+  private async readAggregates(strong: boolean): Promise<AggregateResult> {
+    const token = strong ? await syncToken(this.env) : new Map();
+    const result = await runQuery(this.deps(), {
+      ...this.query(),
+      after: token.size > 0 ? formatToken(token) : null,
+      consistency: "eventual",
+      explain: false,
+    });
+    return result.aggregates ?? {};
+  }
+
+  /** Keeps the new values and sends them to every listener when they changed. */
+  private commitAggregates(next: AggregateResult): void {
+    const text = JSON.stringify(next);
+    if (this.aggregates !== null && JSON.stringify(this.aggregates) === text) return;
+    const first = this.aggregates === null;
+    this.aggregates = next;
+    this.ctx.storage.kv.put("aggregates", next);
+    if (first && this.listenerCount() === 0) return;
+    this.broadcast(`,"type":"snapshot","aggregates":${text}}`);
+  }
+
+  /** Sends one message, serialised once, to every listener; drops those that cannot take it. */
+  private broadcast(tail: string): void {
+    const sqlStore = this.ctx.storage.sql;
+    for (const r of sqlStore.exec<{ socket_id: string; listener_id: string }>(`SELECT socket_id, listener_id FROM listeners`).toArray()) {
+      const ws = this.sockets.byId(r.socket_id);
+      if (!ws || !this.sockets.sendText(ws, `{"id":${r.listener_id}${tail}`)) {
+        sqlStore.exec(`DELETE FROM listeners WHERE socket_id = ?`, r.socket_id);
+        if (ws) this.sockets.close(ws, 1011, "could not deliver a change; listen again");
+      }
+    }
+  }
+
   /** Saves the result and sends the changes to every listener, serialised once. */
   private commitResult(changes: LiveChange[]): void {
     if (changes.length === 0) return;
@@ -220,14 +277,7 @@ export class LiveQueryDO extends DurableObject<Env> {
       if (c.newIndex < 0) sqlStore.exec(`DELETE FROM result WHERE path = ?`, c.doc.path);
       else sqlStore.exec(`INSERT OR REPLACE INTO result (path, doc) VALUES (?, ?)`, c.doc.path, JSON.stringify(c.doc));
     }
-    const tail = `,"type":"snapshot","changes":${this.wire(changes)}}`;
-    for (const r of sqlStore.exec<{ socket_id: string; listener_id: string }>(`SELECT socket_id, listener_id FROM listeners`).toArray()) {
-      const ws = this.sockets.byId(r.socket_id);
-      if (!ws || !this.sockets.sendText(ws, `{"id":${r.listener_id}${tail}`)) {
-        sqlStore.exec(`DELETE FROM listeners WHERE socket_id = ?`, r.socket_id);
-        if (ws) this.sockets.close(ws, 1011, "could not deliver a change; listen again");
-      }
-    }
+    this.broadcast(`,"type":"snapshot","changes":${this.wire(changes)}}`);
   }
 
   /** Changes as listeners see them: the select mask applied, removed documents by name. */
@@ -293,6 +343,8 @@ export class LiveQueryDO extends DurableObject<Env> {
       if (key) await this.unregister(key);
       this.ctx.storage.sql.exec(`DELETE FROM result`);
       this.ctx.storage.kv.delete("query");
+      this.ctx.storage.kv.delete("aggregates");
+      this.aggregates = null;
       await this.ctx.storage.deleteAlarm();
       this.live = null;
       this.nq = null;

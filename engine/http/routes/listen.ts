@@ -24,7 +24,6 @@ import type { AppEnv } from "../context";
  */
 async function resolveLiveQuery(body: unknown): Promise<string> {
   const nq = normalizeQuery(parseQuery(body));
-  if (nq.aggregate !== null) throw new BlazeError("FAILED_PRECONDITION", "live aggregates are not available yet; listen to the documents instead");
   if (nq.after !== null) throw invalidArgument('a query listener takes no "after": it is strongly consistent from its first snapshot');
   planQuery(nq, { config: indexConfig });
   return liveQueryKey(nq);
