@@ -186,9 +186,25 @@ export const liveQueries = sqliteTable(
   {
     queryKey: text("query_key").primaryKey(),
     collectionId: text("collection_id").notNull(),
+    /** The query body (JSON): the consumer matches changes against it. */
+    query: text("query").notNull().default("null"),
     registeredAt: text("registered_at").notNull(),
   },
   (t) => [index("live_queries_collection").on(t.collectionId)],
+);
+
+/**
+ * The documents in each live query's result, kept in the database that
+ * holds each document: the consumer sends a live query a change whose new
+ * state no longer matches only if the document is listed here (it leaves).
+ */
+export const liveMembers = sqliteTable(
+  "live_members",
+  {
+    queryKey: text("query_key").notNull(),
+    path: text("path").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.queryKey, t.path] }), index("live_members_path").on(t.path)],
 );
 
 /**

@@ -25,9 +25,9 @@ import { normalizeQuery, type NormalizedQuery } from "../core/query/normalize";
 import type { DocumentData } from "../core/values";
 import type { Change, DocumentSnapshot } from "../core/writes";
 import { runBatch } from "../index/d1";
-import { registerLiveQuery, unregisterLiveQuery } from "../index/live-registrations";
+import { addLiveMembers, documentVersions, registerLiveQuery, removeLiveMembers, unregisterLiveQuery } from "../index/live-registrations";
 import { indexConfig } from "../index/load-config";
-import { indexDatabases, indexShardsFor, parseTopology } from "../index/routing";
+import { indexDatabases, indexShardOf, indexShardsFor, parseTopology } from "../index/routing";
 import { isApplied, readAppliedStates, type AppliedState } from "../pipeline/watermarks";
 import { runQuery, type QueryDeps } from "../query/executor";
 import { syncToken } from "../shard/client";
@@ -52,6 +52,8 @@ export class LiveQueryDO extends DurableObject<Env> {
   /** What the first read held, per document shard. */
   private applied = new Map<number, AppliedState>();
   private readonly seen = new Map<string, number>();
+  /** The documents D1 lists as this live query's result (live_members). */
+  private members = new Set<string>();
   /** One update at a time: notifications, refills and resyncs apply in turn. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -147,7 +149,7 @@ export class LiveQueryDO extends DurableObject<Env> {
           refill ||= r.refill;
         }
         if (refill) out.push(...this.live!.reset(await this.read()));
-        this.commitResult(out);
+        await this.publish(out);
       }),
     );
   }
@@ -156,7 +158,7 @@ export class LiveQueryDO extends DurableObject<Env> {
     if (this.listenerCount() === 0) return;
     await this.serialised(async () => {
       if (!this.ready()) await this.ensureLive();
-      else if (this.live) this.commitResult(this.live.reset(await this.read()));
+      else if (this.live) await this.publish(this.live.reset(await this.read()));
       else this.commitAggregates(await this.readAggregates(true));
     });
     await this.scheduleResync();
@@ -205,7 +207,60 @@ export class LiveQueryDO extends DurableObject<Env> {
     const before = this.ctx.storage.sql.exec<{ doc: string }>(`SELECT doc FROM result`).toArray().map((r) => JSON.parse(r.doc) as DocumentSnapshot);
     live.reset(before);
     this.live = live;
-    this.commitResult(live.reset(fresh));
+    // What the persisted result holds is what D1 lists as members.
+    this.members = new Set(before.map((d) => d.path));
+    await this.publish(live.reset(fresh));
+  }
+
+  /**
+   * Sends the changes, then brings the result's member list in D1 in line.
+   * A document that entered is listed first and its version read in the
+   * same batch: a later change will be sent here (it is listed), and an
+   * earlier one the listing missed shows as a newer version, which makes
+   * the result read again.
+   */
+  private async publish(changes: LiveChange[]): Promise<void> {
+    this.commitResult(changes);
+    for (let round = 0; round < 3 && this.live; round++) {
+      if (!(await this.syncMembers())) return;
+      this.commitResult(this.live.reset(await this.read()));
+    }
+  }
+
+  /** Lists and unlists members in D1; true if a listed document has moved on since the result saw it. */
+  private async syncMembers(): Promise<boolean> {
+    const live = this.live!;
+    const current = new Set(live.current.map((d) => d.path));
+    const added = [...current].filter((p) => !this.members.has(p));
+    const removed = [...this.members].filter((p) => !current.has(p));
+    if (added.length === 0 && removed.length === 0) return false;
+    const { dbs, topology } = this.deps();
+    const key = this.key();
+    const collectionId = this.query().scope.collectionId;
+    const byDb = new Map<number, { add: string[]; remove: string[] }>();
+    const slot = (path: string) => {
+      const i = indexShardOf(topology, collectionId, path);
+      const s = byDb.get(i) ?? { add: [], remove: [] };
+      byDb.set(i, s);
+      return s;
+    };
+    for (const p of added) slot(p).add.push(p);
+    for (const p of removed) slot(p).remove.push(p);
+    let stale = false;
+    await Promise.all(
+      [...byDb].map(async ([i, { add, remove }]) => {
+        const statements = [
+          ...(remove.length ? [removeLiveMembers(key, remove)] : []),
+          ...(add.length ? [addLiveMembers(key, add), documentVersions(add)] : []),
+        ];
+        const out = await runBatch<{ path: string; version: number }>(dbs[i], statements);
+        if (!add.length) return;
+        const versions = new Map(out[out.length - 1].map((r) => [r.path, r.version]));
+        for (const p of add) if ((versions.get(p) ?? Infinity) > (live.versionOf(p) ?? 0)) stale = true;
+      }),
+    );
+    this.members = current;
+    return stale;
   }
 
   /** The query's answer from the index, strongly consistent, whole documents. */
@@ -317,12 +372,14 @@ export class LiveQueryDO extends DurableObject<Env> {
   private async register(): Promise<void> {
     const now = new Date().toISOString();
     const key = this.key();
-    await Promise.all(this.databasesOfQuery().map((db) => runBatch(db, [registerLiveQuery(key, this.query().scope.collectionId, now)])));
+    const body = this.ctx.storage.kv.get<string>("query") ?? "null";
+    await Promise.all(this.databasesOfQuery().map((db) => runBatch(db, [registerLiveQuery(key, this.query().scope.collectionId, body, now)])));
   }
 
   private async unregister(key: string): Promise<void> {
     const { dbs } = this.deps();
-    await Promise.all(dbs.map((db) => runBatch(db, [unregisterLiveQuery(key)])));
+    await Promise.all(dbs.map((db) => runBatch(db, unregisterLiveQuery(key))));
+    this.members.clear();
   }
 
   private listenerCount(): number {

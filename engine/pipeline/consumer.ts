@@ -28,7 +28,7 @@ import { prepare, runBatch } from "../index/d1";
 import { runGuarded } from "../index/config-owner";
 import { describeError as describe, consumerHooks, indexDbOf, ownIndexConfig, resolveChanges, statementsByDb, type ConsumeOutcome, type ConsumerDeps } from "./apply-changes";
 import { parseDocumentPath } from "../core/paths";
-import { liveQueriesOn, type LiveRegistration } from "../index/live-registrations";
+import { liveMembersOf, liveQueriesOn, type LiveMember, type LiveRegistration } from "../index/live-registrations";
 import { runBackfill, superviseIndexBuilds } from "./backfill";
 import { notifyLiveQueries } from "./live-notify";
 import { CONSUMER_MAX_ATTEMPTS, isBackfillMessage, isChangeMessage, type ChangeMessage } from "./messages";
@@ -162,27 +162,34 @@ export async function applyMessages(
   const perDb = statementsByDb(changes, deps);
   // Each database's apply batch also reads the live-query registrations of
   // its collections (live-notify.ts: read with the apply, nothing is missed).
-  const registrationsIn = (i: number) =>
-    liveQueriesOn(changes.filter((c) => indexDbOf(c, deps) === i).map((c) => parseDocumentPath(c.path).collectionId));
+  const liveReads = (i: number) => {
+    const here = changes.filter((c) => indexDbOf(c, deps) === i);
+    return [liveQueriesOn(here.map((c) => parseDocumentPath(c.path).collectionId)), liveMembersOf(here.map((c) => c.path))];
+  };
   const registrations: LiveRegistration[] = [];
+  const members: LiveMember[] = [];
   // Other index shards first: the meta batch below records the ranges as
   // applied, so it must come last (a crash in between means a redelivery).
   for (const [i, statements] of perDb) {
     if (i === 0) continue;
-    const out = await runGuarded<LiveRegistration>(deps.dbs[i], hash, [...statements, registrationsIn(i)]);
-    registrations.push(...out[out.length - 1]);
+    const out = await runGuarded<LiveRegistration | LiveMember>(deps.dbs[i], hash, [...statements, ...liveReads(i)]);
+    registrations.push(...(out[out.length - 2] as LiveRegistration[]));
+    members.push(...(out[out.length - 1] as LiveMember[]));
   }
   const local = perDb.get(0) ?? [];
   const rangeRows = fresh.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
-  const results = await runGuarded<WatermarkRow | LiveRegistration>(deps.dbs[0], hash, [
+  const results = await runGuarded<WatermarkRow | LiveRegistration | LiveMember>(deps.dbs[0], hash, [
     ...local,
-    ...(perDb.has(0) ? [registrationsIn(0)] : []),
+    ...(perDb.has(0) ? liveReads(0) : []),
     ...(quarantine ? quarantineStatements(quarantine, new Date().toISOString()) : []),
     sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) VALUES ${sql.join(rangeRows, sql`, `)}`,
     watermarkRowsQuery(shards),
   ]);
-  if (perDb.has(0)) registrations.push(...(results[local.length] as LiveRegistration[]));
-  if (deps.notifyLive) await notifyLiveQueries(registrations, changes, deps.notifyLive);
+  if (perDb.has(0)) {
+    registrations.push(...(results[local.length] as LiveRegistration[]));
+    members.push(...(results[local.length + 1] as LiveMember[]));
+  }
+  if (deps.notifyLive) await notifyLiveQueries(registrations, members, changes, deps.notifyLive);
   const marks = watermarksFromRows(results[results.length - 1] as WatermarkRow[], shards);
   const now = new Date().toISOString();
   const compaction = [...marks]

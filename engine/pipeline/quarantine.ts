@@ -29,7 +29,7 @@ import { jsonChunks, latestPerPath } from "../index/apply";
 import { all, prepare } from "../index/d1";
 import { parseDocumentPath } from "../core/paths";
 import { runGuarded } from "../index/config-owner";
-import { liveQueriesOn, type LiveRegistration } from "../index/live-registrations";
+import { liveMembersOf, liveQueriesOn, type LiveMember, type LiveRegistration } from "../index/live-registrations";
 import { describeError, ownIndexConfig, resolveChanges, statementsByDb, type ConsumerDeps } from "./apply-changes";
 import { notifyLiveQueries } from "./live-notify";
 import type { ChangeMessage } from "./messages";
@@ -165,20 +165,27 @@ export async function replayQuarantined(deps: ConsumerDeps, opts: { shard?: numb
       const current = await deps.fetchChange(d.shard, d.path);
       const byDb = statementsByDb([current], deps);
       // The live queries on its collection, read with the apply as the consumer does (live-notify.ts).
-      const live = [liveQueriesOn([parseDocumentPath(d.path).collectionId])];
+      const live = [liveQueriesOn([parseDocumentPath(d.path).collectionId]), liveMembersOf([d.path])];
       const registrations: LiveRegistration[] = [];
+      const members: LiveMember[] = [];
       for (const [i, statements] of byDb) {
-        if (i !== 0) registrations.push(...(await runGuarded<LiveRegistration>(deps.dbs[i], hash, [...statements, ...live])).at(-1)!);
+        if (i === 0) continue;
+        const out = await runGuarded<LiveRegistration | LiveMember>(deps.dbs[i], hash, [...statements, ...live]);
+        registrations.push(...(out.at(-2) as LiveRegistration[]));
+        members.push(...(out.at(-1) as LiveMember[]));
       }
       // Gaps up to the version just applied are closed; a newer quarantined change stays.
       const local = byDb.get(0) ?? [];
-      const out = await runGuarded<LiveRegistration>(meta, hash, [
+      const out = await runGuarded<LiveRegistration | LiveMember>(meta, hash, [
         ...local,
         ...(local.length > 0 ? live : []),
         sql`DELETE FROM quarantined WHERE shard = ${d.shard} AND path = ${d.path} AND seq <= ${current.seq}`,
       ]);
-      if (local.length > 0) registrations.push(...out[local.length]);
-      if (deps.notifyLive) await notifyLiveQueries(registrations, [current], deps.notifyLive);
+      if (local.length > 0) {
+        registrations.push(...(out[local.length] as LiveRegistration[]));
+        members.push(...(out[local.length + 1] as LiveMember[]));
+      }
+      if (deps.notifyLive) await notifyLiveQueries(registrations, members, [current], deps.notifyLive);
       result.repaired++;
     } catch (e) {
       const reason = describeError(e).slice(0, MAX_REASON_CHARS);
