@@ -81,6 +81,11 @@ describe("quarantine", () => {
     // The cause is gone; the document changed meanwhile: the replay applies its current state.
     const later = await api("PATCH", `/v1/docs/${bad}`, { n: 3 }); // also refused (hook), quarantined again
     await eventually(async () => (await quarantinedRows(shard)).length === 2, 10_000);
+    // A second live query, registered after the quarantine: its first read counts the quarantined seqs as applied.
+    ws.send(JSON.stringify({ op: "listen", id: "late", query: { from: { collection: "qh" }, where: ["n", ">", 0] } }));
+    const lateIds = () => seen.filter((m) => m.id === "late").flatMap((m) => m.changes ?? []).filter((c: any) => c.type === "added").map((c: any) => c.doc.id);
+    await eventually(async () => seen.some((m) => m.id === "late"));
+    expect(lateIds()).not.toContain(bad.split("/")[1]);
     // A query listener on the collection has had only what the index holds...
     await eventually(async () => ids().includes(good.split("/")[1]));
     expect(ids()).not.toContain(bad.split("/")[1]);
@@ -88,6 +93,7 @@ describe("quarantine", () => {
     expect(await replay()).toMatchObject({ repaired: 1, failed: [], left: 0 });
     // ...and the replay tells it, as the consumer would have.
     await eventually(async () => ids().includes(bad.split("/")[1]));
+    await eventually(async () => lateIds().includes(bad.split("/")[1]));
     ws.close();
     const row = await d1Doc(bad);
     expect(row).toMatchObject({ version: later.body.version, seq: Number(later.body.token.split(":")[1]) });

@@ -46,4 +46,6 @@ export interface Change {
   /** Whether the document existed before this change (added vs modified). */
   existed: boolean;
   byRef?: true;
+  /** A quarantine replay: the index had counted this seq as applied without the document. */
+  repair?: true;
 }

@@ -137,6 +137,12 @@ export class LiveQueryDO extends DurableObject<Env> {
           this.commitAggregates(await this.readAggregates(false));
           return;
         }
+        if (changes.some((c) => c.repair)) {
+          // A repaired gap: its seq counted as applied when this result was
+          // read, so the seq boundary cannot tell; read the query again.
+          await this.publish(this.live!.reset(await this.read()));
+          return;
+        }
         const out: LiveChange[] = [];
         let refill = false;
         for (const c of changes) {

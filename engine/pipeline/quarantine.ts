@@ -185,7 +185,7 @@ export async function replayQuarantined(deps: ConsumerDeps, opts: { shard?: numb
         registrations.push(...(out[local.length] as LiveRegistration[]));
         members.push(...(out[local.length + 1] as LiveMember[]));
       }
-      if (deps.notifyLive) await notifyLiveQueries(registrations, members, [current], deps.notifyLive);
+      if (deps.notifyLive) await notifyLiveQueries(registrations, members, [{ ...current, repair: true }], deps.notifyLive);
       result.repaired++;
     } catch (e) {
       const reason = describeError(e).slice(0, MAX_REASON_CHARS);
