@@ -488,6 +488,43 @@ describe("sdk: listeners", () => {
     await terminate(db);
   });
 
+  it("keeps a limit window with docChanges that edit the previous docs, through a converter", async () => {
+    const { db } = open();
+    for (const [id, n] of [["a", 1], ["b", 2], ["c", 3]] as const) await setDoc(doc(db, "sdkwin", id), { n });
+    const conv: FirestoreDataConverter<{ n: number; tag: string }> = {
+      toFirestore: (x) => ({ n: x.n }),
+      fromFirestore: (snap: DocumentSnapshot) => ({ n: snap.get("n"), tag: `#${snap.id}` }),
+    };
+    const q = query(collection(db, "sdkwin"), orderBy("n", "desc"), limit(2)).withConverter(conv);
+    const c = collector<QuerySnapshot<{ n: number; tag: string }>>();
+    onSnapshot(q, c.onNext, c.onError);
+    const held: string[] = [];
+    const follow = (s: QuerySnapshot<any>) => {
+      for (const ch of s.docChanges()) {
+        if (ch.oldIndex >= 0) held.splice(ch.oldIndex, 1);
+        if (ch.newIndex >= 0) held.splice(ch.newIndex, 0, ch.doc.id);
+      }
+      expect(held).toEqual(ids(s));
+      return s;
+    };
+    const first = follow(await c.next());
+    expect(first.docs.map((d) => d.data())).toEqual([{ n: 3, tag: "#c" }, { n: 2, tag: "#b" }]);
+    await setDoc(doc(db, "sdkwin/d"), { n: 10 }); // enters at the top, pushes b out
+    expect(ids(follow(await c.next()))).toEqual(["d", "c"]);
+    await deleteDoc(doc(db, "sdkwin/d")); // leaves: the window refills with b
+    let s = follow(await c.next());
+    while (ids(s).join() !== "c,b") s = follow(await c.next());
+    await terminate(db);
+  });
+
+  it("gives an invalid query listener invalid-argument", async () => {
+    const { db } = open();
+    const c = collector<QuerySnapshot>();
+    onSnapshot(query(collection(db, "sdklerr2"), where("a", "<", null)), { next: c.onNext, error: c.onError });
+    await expect(c.next()).rejects.toMatchObject({ code: "invalid-argument", name: "FirebaseError" });
+    await terminate(db);
+  });
+
   it("reports a listener's error to its error callback only", async () => {
     const { db } = open();
     const bad = collector<QuerySnapshot>();
