@@ -1,0 +1,124 @@
+/** The listen socket's protocol handling against a fake socket: reconnects, resume tokens, re-listens, per-listener errors. */
+import { describe, expect, it } from "vitest";
+import { collection, doc, initializeBlaze, onSnapshot, query, terminate, where, type DocumentSnapshot, type QuerySnapshot, type SocketLike } from "blaze/sdk";
+
+class FakeSocket implements SocketLike {
+  sent: any[] = [];
+  closed = false;
+  private handlers: Record<string, ((e: any) => void)[]> = {};
+  send(data: string) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.closed = true;
+  }
+  addEventListener(type: string, cb: (e: any) => void) {
+    (this.handlers[type] ??= []).push(cb);
+  }
+  emit(msg: unknown) {
+    for (const cb of this.handlers.message ?? []) cb({ data: JSON.stringify(msg) });
+  }
+  drop() {
+    for (const cb of this.handlers.close ?? []) cb({});
+  }
+}
+
+function setup() {
+  const sockets: FakeSocket[] = [];
+  const db = initializeBlaze({
+    url: "http://blaze.test",
+    listenIdleMs: 10,
+    webSocket: async () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+  });
+  return { db, sockets };
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+const wdoc = (path: string, version: number, data: object) => ({ path, id: path.split("/").pop(), data, version, createTime: "t", updateTime: `t${version}` });
+
+describe("listen socket", () => {
+  it("shares one socket, resumes documents from their token and re-listens queries after a drop", async () => {
+    const { db, sockets } = setup();
+    const docs: DocumentSnapshot[] = [];
+    const qs: QuerySnapshot[] = [];
+    onSnapshot(doc(db, "u/a"), (s) => docs.push(s));
+    onSnapshot(query(collection(db, "u"), where("n", ">", 0)), (s) => qs.push(s));
+    await until(() => sockets[0]?.sent.length === 2);
+    expect(sockets.length).toBe(1);
+    const [dl, ql] = sockets[0].sent;
+    expect(dl).toEqual({ op: "listen", id: dl.id, doc: "u/a" });
+    expect(ql).toEqual({ op: "listen", id: ql.id, query: { from: { collection: "u" }, where: ["n", ">", 0] } });
+
+    sockets[0].emit({ id: dl.id, type: "snapshot", changes: [{ type: "added", doc: wdoc("u/a", 1, { n: 1 }), oldIndex: -1, newIndex: 0 }], resume: "3:7", initial: true });
+    sockets[0].emit({ id: ql.id, type: "snapshot", initial: true, changes: [
+      { type: "added", doc: wdoc("u/a", 1, { n: 1 }), oldIndex: -1, newIndex: 0 },
+      { type: "added", doc: wdoc("u/b", 1, { n: 2 }), oldIndex: -1, newIndex: 1 },
+    ] });
+    expect(docs.map((d) => d.get("n"))).toEqual([1]);
+    expect(qs[0].docs.map((d) => d.id)).toEqual(["a", "b"]);
+
+    sockets[0].drop();
+    await until(() => sockets[1]?.sent.length === 2, 3000);
+    const again = sockets[1].sent;
+    expect(again.find((m) => m.id === dl.id)).toEqual({ op: "listen", id: dl.id, doc: "u/a", resume: "3:7" });
+    expect(again.find((m) => m.id === ql.id)).toEqual(ql);
+
+    // Nothing missed by the document: an empty replay raises nothing.
+    sockets[1].emit({ id: dl.id, type: "snapshot", changes: [], resume: "3:7" });
+    expect(docs.length).toBe(1);
+    // The query's fresh result is diffed against what the app holds.
+    sockets[1].emit({ id: ql.id, type: "snapshot", initial: true, changes: [
+      { type: "added", doc: wdoc("u/c", 1, { n: 0.5 }), oldIndex: -1, newIndex: 0 },
+      { type: "added", doc: wdoc("u/a", 1, { n: 1 }), oldIndex: -1, newIndex: 1 },
+    ] });
+    expect(qs.length).toBe(2);
+    expect(qs[1].docChanges().map((c) => `${c.type} ${c.doc.id} ${c.oldIndex}>${c.newIndex}`)).toEqual(["removed b 1>-1", "added c -1>0"]);
+    // An identical fresh result raises nothing.
+    sockets[1].drop();
+    await until(() => sockets[2]?.sent.length === 2, 3000);
+    sockets[2].emit({ id: ql.id, type: "snapshot", initial: true, changes: qs[1].docs.map((d, i) => ({ type: "added", doc: d._doc, oldIndex: -1, newIndex: i })) });
+    expect(qs.length).toBe(2);
+    await terminate(db);
+    expect(sockets[2].closed).toBe(true);
+  });
+
+  it("re-listens after a listener-level UNAVAILABLE, ends the listener on other errors, and unlistens", async () => {
+    const { db, sockets } = setup();
+    const errors: unknown[] = [];
+    const got: DocumentSnapshot[] = [];
+    const stop = onSnapshot(doc(db, "u/a"), { next: (s) => got.push(s), error: (e) => errors.push(e) });
+    await until(() => sockets[0]?.sent.length === 1);
+    const id = sockets[0].sent[0].id;
+    sockets[0].emit({ id, type: "snapshot", changes: [], resume: "1:4", initial: true });
+    expect(got[0].exists()).toBe(false);
+    sockets[0].emit({ id, type: "error", error: { code: "UNAVAILABLE", message: "lost the shard" } });
+    await until(() => sockets[0].sent.length === 2);
+    expect(sockets[0].sent[1]).toEqual({ op: "listen", id, doc: "u/a", resume: "1:4" });
+    expect(errors).toEqual([]);
+    stop();
+    expect(sockets[0].sent[2]).toEqual({ op: "unlisten", id });
+    // Frames for a listener that is gone are ignored.
+    sockets[0].emit({ id, type: "snapshot", changes: [{ type: "added", doc: wdoc("u/a", 1, {}), oldIndex: -1, newIndex: 0 }], resume: "1:5" });
+    expect(got.length).toBe(1);
+    // The idle socket closes once no listener needs it.
+    await until(() => sockets[0].closed);
+
+    const q = onSnapshot(query(collection(db, "u")), { next: () => {}, error: (e) => errors.push(e) });
+    await until(() => sockets[1]?.sent.length === 1);
+    sockets[1].emit({ id: sockets[1].sent[0].id, type: "error", error: { code: "FAILED_PRECONDITION", message: "needs an index", details: { index: {} } } });
+    expect(errors).toMatchObject([{ code: "failed-precondition", message: "needs an index", details: { index: {} } }]);
+    q();
+    await terminate(db);
+  });
+});
