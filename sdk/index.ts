@@ -61,6 +61,7 @@ export {
   average,
   count,
   deleteDoc,
+  explain,
   getAggregateFromServer,
   getCountFromServer,
   getDoc,
@@ -72,6 +73,7 @@ export {
   type AggregateSpec,
   type AggregateSpecData,
   type AggregateType,
+  type ExplainResult,
 } from "./operations";
 export { withSchema, type Schema } from "./schema";
 export { Transaction, runTransaction, type TransactionOptions } from "./transaction";

@@ -209,3 +209,26 @@ export function writeBatch(firestore: Blaze): WriteBatch {
   firestore._checkOpen();
   return new WriteBatch(firestore);
 }
+
+// ---------------------------------------------------------------- explain
+
+/** What `"explain": true` adds to a query's answer (docs/queries.md, "explain"). */
+export interface ExplainResult<T> {
+  /** The plan: scope, resolved order, limit, one entry per disjunction with its index rule and scans. */
+  plan: Record<string, unknown>;
+  /** Rows D1 reports reading, summed over the statements. */
+  rowsRead: number;
+  /** `[{ shard, sql, params, rowsRead }]`: each D1 statement the query ran. */
+  statements: Array<{ shard: string; sql: string; params: number; rowsRead: number }>;
+  /** The first page of results (up to 1,000 documents), as getDocs would give it. */
+  snapshot: QuerySnapshot<T>;
+}
+
+/** Blaze's own: runs the query with `"explain": true` (1 request) and returns its plan beside its first page. */
+export async function explain<T>(q: Query<T>): Promise<ExplainResult<T>> {
+  checkQuery(q, "explain");
+  const { body } = await q.firestore._request<{ docs: WireDoc[]; explain: Omit<ExplainResult<T>, "snapshot"> }>("POST", "/v1/query", { ...queryBody(q._state), explain: true });
+  const docs = body.docs.map((d) => docSnapshot(q, d));
+  const changes: DocumentChange<T>[] = docs.map((d, i) => ({ type: "added", doc: d, oldIndex: -1, newIndex: i }));
+  return { ...body.explain, snapshot: new QuerySnapshot<T>(q, docs, changes) };
+}

@@ -22,6 +22,7 @@ import {
   deleteDoc,
   deleteField,
   doc,
+  explain,
   documentId,
   endAt,
   endBefore,
@@ -324,6 +325,16 @@ describe("sdk: queries", () => {
     expect(last.docs[0].get("i")).toBe(134);
     expect(last.docs[1_099].get("i")).toBe(1_233);
   }, 60_000);
+
+  it("explains a query (Blaze's own)", async () => {
+    const { db } = open();
+    await seedPeople(db);
+    const { plan, rowsRead, statements, snapshot } = await explain(query(collection(db, "sdkq"), where("age", ">=", 30), orderBy("age", "desc"), limit(2)));
+    expect(snapshot.docs.map((d) => d.id)).toEqual(["carol", "erin"]);
+    expect(plan).toMatchObject({ orderBy: [["age", "desc"], ["__name__", "desc"]], disjunctions: [{ rule: "single-field" }] });
+    expect(rowsRead).toBeGreaterThan(0);
+    expect(statements[0].sql).toMatch(/SELECT/);
+  });
 
   it("aggregates on the server", async () => {
     const { db } = open();
