@@ -190,9 +190,11 @@ export class ListenSocket {
     const err = fromErrorBody(msg.error);
     if (err.code === "unavailable") {
       // The Worker lost what served this listener: listen again (from its resume token).
+      // Only on this same socket: after a reconnect every listener was listened
+      // again already, and a second listen of the id would be ALREADY_EXISTS.
       l.reset();
       setTimeout(() => {
-        if (this.listeners.get(id) === l && this.socket) this.sendListen(id, l);
+        if (this.listeners.get(id) === l && this.socket === s) this.sendListen(id, l);
       }, backoff(l.retries++));
       return;
     }
