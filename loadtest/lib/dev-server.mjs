@@ -37,14 +37,26 @@ export async function migrate({ config = "wrangler.toml", persistTo, database = 
   });
 }
 
-/** Runs SQL against local D1 and returns the rows. */
+/**
+ * Runs SQL against local D1 and returns the rows. A running dev server may
+ * be writing the same SQLite file (its consumer): a read that meets its
+ * write lock (SQLITE_BUSY) is tried again, up to about 5 s.
+ */
 export async function d1Query({ config = "wrangler.toml", persistTo, database = "DB", sql }) {
-  const { stdout } = await promisify(execFile)(
-    WRANGLER,
-    ["d1", "execute", database, "--local", "--config", config, "--persist-to", persistTo, "--json", "--command", sql],
-    { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, maxBuffer: 256 * 1024 * 1024 },
-  );
-  return JSON.parse(stdout)[0].results;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const { stdout } = await promisify(execFile)(
+        WRANGLER,
+        ["d1", "execute", database, "--local", "--config", config, "--persist-to", persistTo, "--json", "--command", sql],
+        { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, maxBuffer: 256 * 1024 * 1024 },
+      );
+      return JSON.parse(stdout)[0].results;
+    } catch (e) {
+      const busy = /SQLITE_BUSY|database is locked/.test(String(e?.message ?? e));
+      if (!busy || attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /**
