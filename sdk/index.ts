@@ -77,7 +77,7 @@ export {
 } from "./operations";
 export { withSchema, type Schema } from "./schema";
 export { Transaction, runTransaction, type TransactionOptions } from "./transaction";
-export { onSnapshot, type Observer, type SnapshotListenOptions, type Unsubscribe } from "./listen";
+export { onAggregateSnapshot, onSnapshot, type Observer, type SnapshotListenOptions, type Unsubscribe } from "./listen";
 export {
   Bytes,
   FieldPath,

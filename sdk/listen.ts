@@ -15,6 +15,8 @@ import { BlazeError, fromErrorBody, invalid } from "./errors";
 import { queryBody } from "./query";
 import { DocumentReference, Query } from "./reference";
 import { DocumentSnapshot, QuerySnapshot, docSnapshot, type DocumentChange, type WireDoc } from "./snapshot";
+import { aggregateBody, aggregateSnapshot, type AggregateQuerySnapshot, type AggregateSpec } from "./operations";
+import type { Value } from "../engine/core/values";
 
 export type Unsubscribe = () => void;
 
@@ -26,7 +28,7 @@ interface DocChange {
   newIndex: number;
 }
 type ServerMessage =
-  | { id: string | number; type: "snapshot"; changes: DocChange[]; resume?: string; initial?: true; fresh?: true }
+  | { id: string | number; type: "snapshot"; changes: DocChange[]; resume?: string; initial?: true; fresh?: true; aggregates?: Record<string, Value> }
   | { id: string | number | null; type: "error"; error: { code: string; message: string; details?: unknown } };
 
 export interface SnapshotListenOptions {
@@ -323,6 +325,72 @@ class QueryListener<T> implements Listener {
     const dc: DocumentChange<T>[] = changes.map((c) => ({ type: c.type, doc: docSnapshot(q, c.doc), oldIndex: c.oldIndex, newIndex: c.newIndex }));
     this.next(new QuerySnapshot<T>(q, snaps, dc));
   }
+}
+
+/** A live aggregate: the server sends the values first, then again whenever they change. */
+class AggregateListener<S extends AggregateSpec, T> implements Listener {
+  retries = 0;
+  private last: string | null = null;
+  private readonly body: object;
+
+  constructor(
+    private readonly query: Query<T>,
+    private readonly spec: S,
+    private readonly next: (s: AggregateQuerySnapshot<S, T>) => void,
+    readonly onError: (e: BlazeError) => void,
+  ) {
+    this.body = { ...queryBody(query._state), aggregate: aggregateBody(spec, "onAggregateSnapshot") };
+  }
+
+  frame() {
+    return { query: this.body };
+  }
+
+  reset(): void {}
+
+  onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
+    if (!msg.aggregates) return;
+    // After a re-listen the first values may be the ones the app already has.
+    const text = JSON.stringify(msg.aggregates);
+    if (text === this.last) return;
+    this.last = text;
+    this.next(aggregateSnapshot(this.query, this.spec, msg.aggregates));
+  }
+}
+
+/**
+ * Blaze's own: a live aggregate (`count()`, `sum()`, `average()` over a
+ * query's filters). The callback gets the values at once, then again each
+ * time they change. Firestore has no equivalent.
+ */
+export function onAggregateSnapshot<S extends AggregateSpec, T>(
+  query: Query<T>,
+  aggregateSpec: S,
+  onNext: ((snapshot: AggregateQuerySnapshot<S, T>) => void) | Observer<AggregateQuerySnapshot<S, T>>,
+  onError?: (error: BlazeError) => void,
+): Unsubscribe {
+  if (!(query instanceof Query)) badTarget();
+  const observer: Observer<AggregateQuerySnapshot<S, T>> =
+    typeof onNext === "function" ? { next: onNext, error: onError } : (onNext as Observer<AggregateQuerySnapshot<S, T>>);
+  let active = true;
+  const socket = socketOf(query.firestore);
+  const id = socket.add(
+    new AggregateListener(
+      query,
+      aggregateSpec,
+      (s) => active && observer.next?.(s),
+      (e) => {
+        if (!active) return;
+        active = false;
+        if (observer.error) observer.error(e);
+        else console.error("Uncaught error in snapshot listener:", e);
+      },
+    ),
+  );
+  return () => {
+    active = false;
+    socket.remove(id);
+  };
 }
 
 function isPartialObserver(o: unknown): o is Observer<unknown> {

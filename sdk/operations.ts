@@ -147,18 +147,29 @@ export class AggregateQuerySnapshot<S extends AggregateSpec, T = any> {
   }
 }
 
+/** The `aggregate` member of a query body for an aggregate spec. */
+export function aggregateBody(aggregateSpec: AggregateSpec, method: string): Record<string, unknown> {
+  const aggregate: Record<string, unknown> = {};
+  for (const [alias, f] of Object.entries(aggregateSpec)) {
+    if (!(f instanceof AggregateField)) throw invalid(`${method}(): ${alias} is not count(), sum() or average()`);
+    aggregate[alias] = f.aggregateType === "count" ? { count: true } : { [f.aggregateType]: f._field };
+  }
+  return aggregate;
+}
+
+/** The server's aggregate values as the app sees them. */
+export function aggregateSnapshot<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S, values: Record<string, Value>): AggregateQuerySnapshot<S, T> {
+  const out: Record<string, unknown> = {};
+  for (const alias of Object.keys(aggregateSpec)) out[alias] = fromWire(values[alias] ?? null, q.firestore);
+  return new AggregateQuerySnapshot<S, T>(q, out as AggregateSpecData<S>);
+}
+
 /** One request: the server computes the aggregates from the index (no documents travel). */
 export async function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S): Promise<AggregateQuerySnapshot<S, T>> {
   checkQuery(q, "getAggregateFromServer");
-  const aggregate: Record<string, unknown> = {};
-  for (const [alias, f] of Object.entries(aggregateSpec)) {
-    if (!(f instanceof AggregateField)) throw invalid(`getAggregateFromServer(): ${alias} is not count(), sum() or average()`);
-    aggregate[alias] = f.aggregateType === "count" ? { count: true } : { [f.aggregateType]: f._field };
-  }
+  const aggregate = aggregateBody(aggregateSpec, "getAggregateFromServer");
   const { body } = await q.firestore._request<{ aggregates: Record<string, Value> }>("POST", "/v1/query", { ...queryBody(q._state), aggregate });
-  const out: Record<string, unknown> = {};
-  for (const alias of Object.keys(aggregateSpec)) out[alias] = fromWire(body.aggregates[alias] ?? null, q.firestore);
-  return new AggregateQuerySnapshot<S, T>(q, out as AggregateSpecData<S>);
+  return aggregateSnapshot(q, aggregateSpec, body.aggregates);
 }
 
 export function getCountFromServer<T>(q: Query<T>): Promise<AggregateQuerySnapshot<{ count: AggregateField<number> }, T>> {

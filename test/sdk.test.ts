@@ -27,6 +27,8 @@ import {
   endAt,
   endBefore,
   getAggregateFromServer,
+  onAggregateSnapshot,
+  type AggregateQuerySnapshot,
   getCountFromServer,
   getDoc,
   getDocs,
@@ -428,6 +430,21 @@ describe("sdk: errors", () => {
 });
 
 describe("sdk: listeners", () => {
+  it("listen to an aggregate (Blaze's own onAggregateSnapshot): values first, then when they change", async () => {
+    const { db } = open();
+    await setDoc(doc(db, "sdkagg/a"), { age: 30, open: true });
+    const q = query(collection(db, "sdkagg"), where("open", "==", true));
+    const c = collector<AggregateQuerySnapshot<any>>();
+    const unsub = onAggregateSnapshot(q, { n: count(), total: sum("age"), mean: average("age") }, c.onNext, c.onError);
+    expect((await c.next()).data()).toEqual({ n: 1, total: 30, mean: 30 });
+    await setDoc(doc(db, "sdkagg/b"), { age: 40, open: true });
+    expect((await c.next()).data()).toEqual({ n: 2, total: 70, mean: 35 });
+    await setDoc(doc(db, "sdkagg/a"), { age: 30, open: false });
+    expect((await c.next()).data()).toEqual({ n: 1, total: 40, mean: 40 });
+    unsub();
+    await terminate(db);
+  });
+
   it("listen to a document: snapshot, changes, delete, unsubscribe", async () => {
     const { db, sockets } = open();
     const ref = doc(db, "sdklisten/doc");
