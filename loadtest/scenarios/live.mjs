@@ -53,9 +53,9 @@ export async function run() {
 
     const results = {};
     for (const distinct of DISTINCT) {
-      // Other live queries on the same collection, all different.
+      // Other live queries on the same collection, all different, none matching the writes below.
       const others = await openSocket(server.url);
-      for (let j = 0; j < distinct; j++) await others.listen(`o${j}`, { query: { from: { collection: "live" }, where: ["n", ">=", 1000 + j] } });
+      for (let j = 0; j < distinct; j++) await others.listen(`o${j}`, { query: { from: { collection: "live" }, where: ["n", ">=", 1e9 + j] } });
 
       const s = await openSocket(server.url);
       await s.listen("doc", { doc: "live/d0" });
