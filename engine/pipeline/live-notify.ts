@@ -57,7 +57,10 @@ const valueKey = (v: Value) => bytesKey(encodeValue(v));
 /** Which changes each live query must hear about. Pure; exported for tests. */
 export function routeChanges(registrations: LiveRegistration[], members: LiveMember[], changes: ResolvedChange[]): Map<string, ResolvedChange[]> {
   const regs = [...new Map(registrations.map((r) => [r.query_key, r])).values()];
-  const memberOf = new Set(members.map((m) => `${m.query_key}\u0000${m.path}`));
+  // Per document, the live queries whose result holds it.
+  const holders = new Map<string, string[]>();
+  for (const m of members) holders.set(m.path, [...(holders.get(m.path) ?? []), m.query_key]);
+  const byKey = new Map(regs.map((r) => [r.query_key, r]));
   // The index: field -> value -> registrations; the rest are checked one by one.
   const indexed = new Map<string, { segments: string[]; byValue: Map<string, LiveRegistration[]> }>();
   const general: LiveRegistration[] = [];
@@ -96,8 +99,8 @@ export function routeChanges(registrations: LiveRegistration[], members: LiveMem
       }
     }
     // A document in a result whose new state no longer matches: it leaves.
-    for (const r of regs) {
-      if (!sent.has(r.query_key) && r.collection_id === collectionId && memberOf.has(`${r.query_key}\u0000${c.path}`)) add(r.query_key, c);
+    for (const key of holders.get(c.path) ?? []) {
+      if (!sent.has(key) && byKey.get(key)?.collection_id === collectionId) add(key, c);
     }
   }
   return out;
