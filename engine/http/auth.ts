@@ -4,9 +4,10 @@
  * changes no route.
  */
 import type { MiddlewareHandler } from "hono";
+import { ANONYMOUS } from "../core/auth";
 import type { AppEnv } from "./context";
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("auth", { kind: "anonymous" });
+  c.set("auth", ANONYMOUS);
   await next();
 };

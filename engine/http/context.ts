@@ -1,9 +1,6 @@
 /** The Hono environment every route sees: Worker bindings and the caller's identity. */
 
-/** Who is calling. Today every request is anonymous (engine/http/auth.ts). */
-export interface AuthContext {
-  kind: "anonymous";
-}
+import type { AuthContext } from "../core/auth";
 
 export interface AppEnv {
   Bindings: Env;
