@@ -12,6 +12,7 @@ import { queryBody } from "./query";
 import { CollectionReference, DocumentReference, Query, doc, type SetOptions } from "./reference";
 import { DocumentSnapshot, QuerySnapshot, docSnapshot, type DocumentChange, type WireDoc } from "./snapshot";
 import { FieldPath, fieldPathText } from "./values";
+import { mutate } from "./mutations";
 import { fromWire } from "./wire";
 import { deleteWrite, setWrites, updateWrite } from "./writes";
 
@@ -35,15 +36,15 @@ export async function getDoc<T>(reference: DocumentReference<T>): Promise<Docume
 
 /** One or more writes: a single write through its document route, several as one atomic batch. */
 async function commit(db: Blaze, writes: Write[]): Promise<WriteResult[]> {
-  if (writes.length > 1) return (await db._request<{ results: WriteResult[] }>("POST", "/v1/batch", { writes })).body.results;
+  if (writes.length > 1) return (await mutate<{ results: WriteResult[] }>(db, "POST", "/v1/batch", { writes })).body.results;
   const w = writes[0];
   switch (w.op) {
     case "set":
-      return [(await db._request<WriteResult>("PUT", docUrl(w.path) + (w.merge ? "?merge=true" : ""), w.data)).body];
+      return [(await mutate<WriteResult>(db, "PUT", docUrl(w.path) + (w.merge ? "?merge=true" : ""), w.data)).body];
     case "update":
-      return [(await db._request<WriteResult>("PATCH", docUrl(w.path), w.data)).body];
+      return [(await mutate<WriteResult>(db, "PATCH", docUrl(w.path), w.data)).body];
     case "delete":
-      return [(await db._request<WriteResult>("DELETE", docUrl(w.path))).body];
+      return [(await mutate<WriteResult>(db, "DELETE", docUrl(w.path))).body];
   }
 }
 
@@ -73,7 +74,7 @@ export async function addDoc<T>(reference: CollectionReference<T>, data: T): Pro
   if (!(reference instanceof CollectionReference)) throw invalid("Function addDoc() expects a CollectionReference as its first argument.");
   const ref = doc(reference);
   const [w] = setWrites(ref, data, undefined, "addDoc");
-  await reference.firestore._request("PUT", docUrl(ref.path), (w as Extract<Write, { op: "set" }>).data, { "If-Match": "0" });
+  await mutate(reference.firestore, "PUT", docUrl(ref.path), (w as Extract<Write, { op: "set" }>).data, { "If-Match": "0" });
   return ref;
 }
 
@@ -212,7 +213,7 @@ export class WriteBatch {
     if (this.committed) throw new BlazeError("failed-precondition", "A write batch can no longer be used after commit() has been called.");
     this.committed = true;
     if (this.writes.length === 0) return;
-    await this.db._request("POST", "/v1/batch", { writes: this.writes });
+    await mutate(this.db, "POST", "/v1/batch", { writes: this.writes });
   }
 }
 

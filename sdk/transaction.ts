@@ -9,6 +9,7 @@
 import type { Write } from "../engine/core/writes";
 import type { Blaze } from "./database";
 import { BlazeError, invalid } from "./errors";
+import { mutate } from "./mutations";
 import { getDoc } from "./operations";
 import type { DocumentReference, SetOptions } from "./reference";
 import type { DocumentSnapshot } from "./snapshot";
@@ -98,7 +99,8 @@ export async function runTransaction<T>(firestore: Blaze, updateFunction: (trans
     }
     const writes = tx._batch();
     try {
-      if (writes.length > 0) await firestore._request("POST", "/v1/batch", { writes });
+      // Keyed (mutations.ts): a commit retried after a lost answer is not applied twice.
+      if (writes.length > 0) await mutate(firestore, "POST", "/v1/batch", { writes });
       return result;
     } catch (e) {
       if (!(e instanceof BlazeError) || !RETRYABLE.has(e.code) || attempt + 1 >= maxAttempts) throw e;

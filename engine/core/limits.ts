@@ -35,6 +35,12 @@ export const LIMITS = {
    * over a Durable Object's 10 GB of storage.
    */
   maxUnappliedBytesPerShard: 1024 * 1024 * 1024,
+  /** Max length of an `Idempotency-Key` (printable ASCII), as the IETF draft's examples and Stripe allow. */
+  maxIdempotencyKeyLength: 255,
+  /** A shard remembers the outcome of a keyed write this long (a repeat within it is answered, not applied)... */
+  idempotencyWindowMs: 24 * 3_600_000,
+  /** ...and at most this many keys (the newest), so a busy shard's table stays bounded (about 25 MB). */
+  idempotencyKeysPerShard: 100_000,
 } as const;
 
 /** Cloudflare platform limits that shape the pipeline. */

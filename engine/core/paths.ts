@@ -109,14 +109,31 @@ const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 // 62 * 4 = 248: bytes at or above it are rejected so `b % 62` stays uniform.
 const ID_BYTE_CUTOFF = 248;
 
+/** Appends characters of the id alphabet drawn from `bytes` to `id`, up to 20. */
+function addIdChars(id: string, bytes: Uint8Array): string {
+  for (let i = 0; i < bytes.length && id.length < 20; i++) {
+    if (bytes[i] < ID_BYTE_CUTOFF) id += ID_ALPHABET[bytes[i] % 62];
+  }
+  return id;
+}
+
 /** A 20-character random id like Firestore's auto ids (~119 bits); Web Crypto, present in Workers, browsers and Node. */
 export function generateId(): string {
   let id = "";
-  while (id.length < 20) {
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    for (let i = 0; i < bytes.length && id.length < 20; i++) {
-      if (bytes[i] < ID_BYTE_CUTOFF) id += ID_ALPHABET[bytes[i] % 62];
-    }
+  while (id.length < 20) id = addIdChars(id, crypto.getRandomValues(new Uint8Array(32)));
+  return id;
+}
+
+/**
+ * A 20-character id of the same alphabet derived from `seed` (SHA-256): the
+ * same seed always gives the same id, so a retried create (same idempotency
+ * key) names the same document.
+ */
+export async function derivedId(seed: string): Promise<string> {
+  let id = "";
+  for (let round = 0; id.length < 20; round++) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${round}\u0000${seed}`));
+    id = addIdChars(id, new Uint8Array(digest));
   }
   return id;
 }

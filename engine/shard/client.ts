@@ -23,7 +23,14 @@ export interface BatchResult {
   pendingShards?: number[];
 }
 
-export async function commitWrites(env: Env, writes: Write[]): Promise<BatchResult> {
+/**
+ * Commits writes (one shard: one transaction; several: two-phase commit).
+ * With an idempotency key, the committing shard (for several, the
+ * coordinator) remembers the outcome, and a repeat gets it back unapplied.
+ */
+export async function commitWrites(env: Env, writes: Write[], opts: { idempotencyKey?: string } = {}): Promise<BatchResult> {
+  const idem = opts.idempotencyKey === undefined ? undefined : { key: opts.idempotencyKey, fingerprint: await fingerprint(writes) };
+  const committing = { keyed: idem !== undefined };
   const count = shardCount(env);
   const groups = new Map<number, { writes: Write[]; indices: number[] }>();
   writes.forEach((w, i) => {
@@ -38,12 +45,12 @@ export async function commitWrites(env: Env, writes: Write[]): Promise<BatchResu
   let pendingShards: number[] = [];
   if (shards.length === 1) {
     const shard = shards[0];
-    perGroup = [await call(() => shardStub(env, shard).commit(shard, groups.get(shard)!.writes))];
+    perGroup = [await call(() => shardStub(env, shard).commit(shard, groups.get(shard)!.writes, idem), committing)];
   } else {
     const coordinator = shards[0];
     const txnId = crypto.randomUUID();
     const payload = shards.map((shard) => ({ shard, writes: groups.get(shard)!.writes }));
-    ({ results: perGroup, pendingShards } = await call(() => shardStub(env, coordinator).runBatch(coordinator, txnId, payload)));
+    ({ results: perGroup, pendingShards } = await call(() => shardStub(env, coordinator).runBatch(coordinator, txnId, payload, idem), committing));
   }
   const results: (WriteResult | PendingResult)[] = new Array(writes.length);
   shards.forEach((shard, gi) => groups.get(shard)!.indices.forEach((wi, k) => (results[wi] = perGroup[gi][k])));
@@ -83,20 +90,36 @@ export async function notifyApplied(env: Env, shard: number, watermark: number):
   return call(() => shardStub(env, shard).acked(shard, watermark));
 }
 
+/** What identifies a keyed request's writes: a repeat must carry the same ones. */
+async function fingerprint(writes: Write[]): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(writes)));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /**
  * Calls a shard; a BlazeError returned there is thrown here. A failure of the
  * call itself maps to the contract: an overloaded object to
- * RESOURCE_EXHAUSTED, a retryable platform error to UNAVAILABLE.
+ * RESOURCE_EXHAUSTED (the call never ran), a lost call to UNAVAILABLE. A
+ * commit lost that way may have been applied, so its answer says "retry"
+ * only when the request carried an idempotency key, which makes a retry safe.
  */
-async function call<T>(f: () => Promise<RpcResult<T>>): Promise<T> {
+async function call<T>(f: () => Promise<RpcResult<T>>, commit?: { keyed: boolean }): Promise<T> {
   let r: RpcResult<T>;
   try {
     r = await f();
   } catch (e) {
     const flags = e as { overloaded?: boolean; retryable?: boolean };
     if (flags?.overloaded) throw new BlazeError("RESOURCE_EXHAUSTED", "a shard is overloaded; retry with backoff");
+    if (commit) throw lostCommit(commit.keyed, e);
     if (flags?.retryable) throw new BlazeError("UNAVAILABLE", "a shard could not be reached; retry");
     throw e;
   }
   return unwrap(r);
+}
+
+function lostCommit(keyed: boolean, cause: unknown): BlazeError {
+  console.warn("blaze: a shard did not answer a commit", cause);
+  return keyed
+    ? new BlazeError("UNAVAILABLE", "the shard did not answer; the write may have been applied: retry with the same Idempotency-Key (it applies at most once)", { applied: "unknown" })
+    : new BlazeError("UNAVAILABLE", "the shard did not answer; the write may have been applied, so retrying it could apply it twice (send an Idempotency-Key to make retries safe)", { applied: "unknown" });
 }

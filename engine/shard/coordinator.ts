@@ -10,9 +10,16 @@
  * re-driven from the alarm until every participant applied it; a participant
  * left holding prepared writes asks the coordinator (`decide`), which aborts a
  * transaction that never reached its commit point within the timeout.
+ *
+ * A keyed batch (Idempotency-Key) records its outcome on the coordinator in
+ * the transaction that writes the commit point, every write pending; once the
+ * shards applied it, the record holds their results. A repeat of the key is
+ * answered from that record, never prepared again.
  */
 import { BlazeError } from "../core/errors";
 import type { Write, WriteResult } from "../core/writes";
+import type { KeyedCommit } from "./doc-store";
+import { IdempotencyStore } from "./idempotency";
 
 /** A write of a committed batch whose shard has not applied it yet: no token yet. */
 export type PendingResult = Omit<WriteResult, "token"> & { pending: true };
@@ -37,14 +44,34 @@ export interface ShardWrites {
 
 export type Decision = "committed" | "aborted" | "pending";
 
+/** What the coordinator keeps for a keyed batch: enough to finish its answer on a repeat. */
+interface KeyedBatch {
+  txnId: string;
+  /** Participants in `groups` order. */
+  shards: number[];
+  outcome: BatchOutcome;
+}
+
+export interface CoordinatorHooks {
+  /** Runs right after the commit point is durable (tests: a restart there). */
+  atCommitPoint?: () => Promise<void>;
+}
+
 /** Commit attempts made inline before leaving the rest to the alarm. */
 const INLINE_COMMIT_ATTEMPTS = 3;
 
 export class Coordinator {
+  private readonly sql: SqlStorage;
+  private readonly keys: IdempotencyStore;
+
   constructor(
-    private readonly sql: SqlStorage,
+    private readonly storage: DurableObjectStorage,
     private readonly participant: (shard: number) => Participant,
-  ) {}
+    private readonly hooks: CoordinatorHooks = {},
+  ) {
+    this.sql = storage.sql;
+    this.keys = new IdempotencyStore(this.sql);
+  }
 
   /**
    * Runs a multi-shard batch. Past the commit point it never fails: a
@@ -53,7 +80,9 @@ export class Coordinator {
    * re-drives it. Answering with an error there would invite a retry that
    * applies the batch twice.
    */
-  async run(txnId: string, coordinator: number, groups: ShardWrites[], now: number): Promise<BatchOutcome> {
+  async run(txnId: string, coordinator: number, groups: ShardWrites[], now: number, keyed?: KeyedCommit): Promise<BatchOutcome> {
+    const prior = keyed && this.keys.find<KeyedBatch>(keyed.idem, keyed.notBefore);
+    if (prior) return this.finish(keyed.idem.key, prior);
     const shards = groups.map((g) => g.shard);
     this.sql.exec(
       `INSERT INTO txns (txn_id, state, participants, pending, created_at) VALUES (?, 'preparing', ?, ?, ?)`,
@@ -69,8 +98,23 @@ export class Coordinator {
       if (reason) console.error(`blaze txn ${txnId}: prepare failed`, reason);
       throw new BlazeError("ABORTED", "the batch could not be prepared on every shard; nothing was written; retry it");
     }
-    this.setState(txnId, "committed"); // the commit point
     const planned = prepared.map((p) => (p as PromiseFulfilledResult<Omit<WriteResult, "token">[]>).value);
+    const first = this.storage.transactionSync(() => {
+      // A concurrent repeat of the key may have committed while this one prepared.
+      const won = keyed && this.keys.find<KeyedBatch>(keyed.idem, keyed.notBefore);
+      if (won) {
+        this.setState(txnId, "aborted");
+        return won;
+      }
+      this.setState(txnId, "committed"); // the commit point
+      if (keyed) this.keys.record(keyed.idem, { txnId, shards, outcome: pendingOutcome(shards, planned) }, now);
+      return null;
+    });
+    if (first) {
+      await Promise.allSettled(shards.map((s) => this.participant(s).abort(txnId)));
+      return this.finish(keyed!.idem.key, first);
+    }
+    await this.hooks.atCommitPoint?.();
 
     const results: (WriteResult[] | null)[] = groups.map(() => null);
     for (let attempt = 0; attempt < INLINE_COMMIT_ATTEMPTS; attempt++) {
@@ -94,10 +138,39 @@ export class Coordinator {
     } else {
       this.sql.exec(`DELETE FROM txns WHERE txn_id = ?`, txnId);
     }
-    return {
-      results: groups.map((_, i) => results[i] ?? planned[i].map((r) => ({ ...r, pending: true as const }))),
+    const outcome: BatchOutcome = {
+      results: groups.map((_, i) => results[i] ?? planned[i].map(asPending)),
       pendingShards: pending,
     };
+    if (keyed) this.keys.update(keyed.idem.key, { txnId, shards, outcome } satisfies KeyedBatch);
+    return outcome;
+  }
+
+  /**
+   * A repeat of a keyed batch: its first outcome, after asking the shards it
+   * was still pending on to apply it (idempotent: a shard that did answers
+   * its results again). A shard that cannot be reached stays pending; the
+   * alarm re-drives it as for the first answer.
+   */
+  private async finish(key: string, prior: KeyedBatch): Promise<BatchOutcome> {
+    const { txnId, shards, outcome } = prior;
+    if (outcome.pendingShards.length === 0) return outcome;
+    const results = [...outcome.results];
+    await Promise.all(
+      shards.map(async (shard, i) => {
+        if (!outcome.pendingShards.includes(shard)) return;
+        try {
+          const applied = await this.participant(shard).commit(txnId);
+          // Empty: applied long ago and its results pruned there; the versions stay as planned.
+          if (applied.length > 0) results[i] = applied;
+        } catch (e) {
+          console.warn(`blaze txn ${txnId}: commit on shard ${shard} still failing on a repeat: ${e instanceof Error ? e.message : e}`);
+        }
+      }),
+    );
+    const next: BatchOutcome = { results, pendingShards: shards.filter((_, i) => results[i].some((r) => "pending" in r)) };
+    this.keys.update(key, { txnId, shards, outcome: next } satisfies KeyedBatch);
+    return next;
   }
 
   /** A participant asks what became of a transaction it prepared. */
@@ -155,3 +228,10 @@ export class Coordinator {
     this.sql.exec(`UPDATE txns SET state = ? WHERE txn_id = ?`, state, txnId);
   }
 }
+
+/** A committed batch's answer before any shard applied it: every write as planned, without a token. */
+function pendingOutcome(shards: number[], planned: Omit<WriteResult, "token">[][]): BatchOutcome {
+  return { results: planned.map((group) => group.map(asPending)), pendingShards: shards };
+}
+
+const asPending = (r: Omit<WriteResult, "token">): PendingResult => ({ ...r, pending: true });

@@ -8,6 +8,7 @@ import { BlazeError } from "../core/errors";
 import type { DocumentData } from "../core/values";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { IndexProgress, ResendClock } from "../pipeline/drain";
+import { IdempotencyStore, type Idempotency } from "./idempotency";
 import { planWrite, type PlannedWrite, type StoredDoc } from "./plan-write";
 import { migrateShardSchema } from "./schema";
 
@@ -61,8 +62,15 @@ export interface Committed {
   results: WriteResult[];
 }
 
+/** A keyed write: its key, and the oldest outcome that still answers a repeat (ms epoch). */
+export interface KeyedCommit {
+  idem: Idempotency;
+  notBefore: number;
+}
+
 export class DocStore {
   private readonly sql: SqlStorage;
+  readonly keys: IdempotencyStore;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -70,6 +78,7 @@ export class DocStore {
   ) {
     this.sql = storage.sql;
     migrateShardSchema(this.sql);
+    this.keys = new IdempotencyStore(this.sql);
   }
 
   getDoc(path: string): StoredDoc | null {
@@ -102,16 +111,24 @@ export class DocStore {
     return [...locks.values()];
   }
 
-  /** Applies writes atomically: all commit, or the first error rolls all back. */
-  commit(writes: Write[], now: Date): Committed {
+  /**
+   * Applies writes atomically: all commit, or the first error rolls all back.
+   * A keyed commit records its results under the key in the same transaction;
+   * a repeat of the key gets them back and changes nothing.
+   */
+  commit(writes: Write[], now: Date, keyed?: KeyedCommit): Committed {
     return this.storage.transactionSync(() => {
+      const prior = keyed && this.keys.find<WriteResult[]>(keyed.idem, keyed.notBefore);
+      if (prior) return { changes: [], results: prior };
       const locked = this.locksOn(writes.map((w) => w.path));
       if (locked.length > 0) {
         throw new BlazeError("ABORTED", "a document is locked by a batch in progress; retry the write", {
           paths: writes.map((w) => w.path),
         });
       }
-      return this.applyPlanned(this.planAll(writes, now));
+      const committed = this.applyPlanned(this.planAll(writes, now));
+      if (keyed) this.keys.record(keyed.idem, committed.results, now.getTime());
+      return committed;
     });
   }
 

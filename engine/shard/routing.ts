@@ -7,6 +7,7 @@ import type { RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { BatchOutcome, ShardWrites } from "./coordinator";
 import type { PreparedResult } from "./doc-store";
+import type { Idempotency } from "./idempotency";
 
 export function shardCount(env: Pick<Env, "SHARD_COUNT">): number {
   const n = Number(env.SHARD_COUNT ?? 16);
@@ -33,13 +34,13 @@ export interface ShardStatus {
 
 export interface ShardApi {
   get(shard: number, path: string): Promise<RpcResult<DocumentSnapshot | null>>;
-  commit(shard: number, writes: Write[]): Promise<RpcResult<WriteResult[]>>;
+  commit(shard: number, writes: Write[], idem?: Idempotency): Promise<RpcResult<WriteResult[]>>;
   fetchChange(shard: number, path: string): Promise<RpcResult<Change>>;
   acked(shard: number, watermark: number): Promise<RpcResult<void>>;
   lastSeq(shard: number): Promise<RpcResult<number>>;
   syncPoint(shard: number): Promise<RpcResult<number>>;
   status(shard: number, watermark: number): Promise<RpcResult<ShardStatus>>;
-  runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<BatchOutcome>>;
+  runBatch(shard: number, txnId: string, groups: ShardWrites[], idem?: Idempotency): Promise<RpcResult<BatchOutcome>>;
   prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<PreparedResult[]>>;
   commitPrepared(shard: number, txnId: string): Promise<RpcResult<WriteResult[]>>;
   abortPrepared(shard: number, txnId: string): Promise<RpcResult<void>>;

@@ -14,6 +14,7 @@
  * - outcomes: what recent transactions did here, so a repeated commit or
  *             abort message is answered the same way.
  * - listeners: document listeners registered on this shard's sockets.
+ * - idempotency: outcomes of keyed writes (engine/shard/idempotency.ts).
  */
 const MIGRATIONS: string[][] = [
   [
@@ -42,6 +43,10 @@ const MIGRATIONS: string[][] = [
        socket_id TEXT NOT NULL, listener_id TEXT NOT NULL, path TEXT NOT NULL,
        PRIMARY KEY (socket_id, listener_id))`,
     `CREATE INDEX listeners_path ON listeners(path)`,
+  ],
+  [
+    `CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, outcome TEXT NOT NULL, at INTEGER NOT NULL)`,
+    `CREATE INDEX idempotency_at ON idempotency(at)`,
   ],
 ];
 

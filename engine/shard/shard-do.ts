@@ -16,7 +16,8 @@ import { readAppliedState } from "../pipeline/watermarks";
 import { Connections } from "../sockets/connections";
 import { Coordinator, type BatchOutcome, type Participant, type ShardWrites } from "./coordinator";
 import { DocListeners } from "./doc-listeners";
-import { DocStore, type PreparedResult } from "./doc-store";
+import { DocStore, type KeyedCommit, type PreparedResult } from "./doc-store";
+import type { Idempotency } from "./idempotency";
 import { metaDatabase } from "../index/routing";
 import { shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
 
@@ -30,6 +31,14 @@ export interface Faults {
   /** Replace LIMITS.maxUnappliedChangesPerShard and maxUnappliedBytesPerShard for this object (tests of the bound). */
   maxUnapplied: number | null;
   maxUnappliedBytes: number | null;
+  /** Replaces LIMITS.idempotencyWindowMs for this object (tests of key expiry). */
+  idempotencyWindowMs: number | null;
+  /**
+   * Restart the object once, right after a durable commit and before the
+   * answer: "commit" after a write or batch, "commit-point" when a
+   * multi-shard batch this object coordinates reaches its commit point.
+   */
+  restartAt: "commit" | "commit-point" | null;
 }
 
 /** Changes this object has sent to the queue since it started, first sends and resends apart. */
@@ -65,7 +74,7 @@ export class ShardDO extends DurableObject<Env> {
   /** Moving average of the time between commits, to tell a busy shard from an idle one. */
   private commitGapMs = Number.POSITIVE_INFINITY;
   private lastCommitAt = 0;
-  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null, maxUnapplied: null, maxUnappliedBytes: null };
+  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null, maxUnapplied: null, maxUnappliedBytes: null, idempotencyWindowMs: null, restartAt: null };
   readonly outboxCounters: OutboxCounters = { sent: 0, resent: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -87,13 +96,17 @@ export class ShardDO extends DurableObject<Env> {
     });
   }
 
-  /** Applies writes that all belong to this shard, atomically. */
-  async commit(shard: number, writes: Write[]): Promise<RpcResult<WriteResult[]>> {
+  /** Applies writes that all belong to this shard, atomically; a repeat of a key answers its first outcome. */
+  async commit(shard: number, writes: Write[], idem?: Idempotency): Promise<RpcResult<WriteResult[]>> {
     return this.rpc(shard, async (store) => {
+      const keyed = this.keyed(idem);
+      const prior = keyed && store.keys.find<WriteResult[]>(keyed.idem, keyed.notBefore);
+      if (prior) return prior;
       this.checkIndexLag(store);
       await this.resolveLocks(writes.map((w) => w.path), "write");
-      const { changes, results } = store.commit(writes, new Date());
+      const { changes, results } = store.commit(writes, new Date(), keyed);
       this.afterCommit(changes);
+      await this.injectRestart("commit");
       return results;
     });
   }
@@ -144,10 +157,12 @@ export class ShardDO extends DurableObject<Env> {
 
   // ---- multi-shard batches (two-phase commit) ---------------------------
 
-  async runBatch(shard: number, txnId: string, groups: ShardWrites[]): Promise<RpcResult<BatchOutcome>> {
+  async runBatch(shard: number, txnId: string, groups: ShardWrites[], idem?: Idempotency): Promise<RpcResult<BatchOutcome>> {
     return this.rpc(shard, async () => {
       try {
-        return await this.coordinator().run(txnId, shard, groups, Date.now());
+        const outcome = await this.coordinator().run(txnId, shard, groups, Date.now(), this.keyed(idem));
+        await this.injectRestart("commit");
+        return outcome;
       } finally {
         this.scheduleAlarm(Date.now() + 1000);
       }
@@ -234,6 +249,7 @@ export class ShardDO extends DurableObject<Env> {
     if (store.hasPrepared()) next.push(now + this.prepareTimeoutMs());
     if (await this.coordinator().redrive()) next.push(now + 1000);
     store.pruneOutcomes(now - HOUR);
+    store.keys.prune(now - this.idempotencyWindowMs(), LIMITS.idempotencyKeysPerShard);
     this.coordinator().prune(now - HOUR);
 
     if (next.length > 0) this.scheduleAlarm(Math.max(Math.min(...next), now));
@@ -399,7 +415,7 @@ export class ShardDO extends DurableObject<Env> {
         abort: async (txnId) => unwrap(await stub.abortPrepared(shard, txnId)),
       };
     };
-    return new Coordinator(this.ctx.storage.sql, participant);
+    return new Coordinator(this.ctx.storage, participant, { atCommitPoint: () => this.injectRestart("commit-point") });
   }
 
   private listeners(): DocListeners | null {
@@ -422,6 +438,22 @@ export class ShardDO extends DurableObject<Env> {
         return real.sendBatch(messages, opts);
       },
     } as Queue<ChangeMessage>;
+  }
+
+  private idempotencyWindowMs(): number {
+    return this.faults.idempotencyWindowMs ?? LIMITS.idempotencyWindowMs;
+  }
+
+  private keyed(idem: Idempotency | undefined): KeyedCommit | undefined {
+    return idem && { idem, notBefore: Date.now() - this.idempotencyWindowMs() };
+  }
+
+  /** The restart fault: once the commit is on disk, the object is reset before it answers. */
+  private async injectRestart(at: Faults["restartAt"]): Promise<void> {
+    if (this.faults.restartAt !== at) return;
+    this.faults.restartAt = null;
+    await this.ctx.storage.sync();
+    this.ctx.abort(`injected fault: restart after ${at}`);
   }
 
   private prepareTimeoutMs(): number {

@@ -1,11 +1,13 @@
 /**
  * Document routes: PUT (set), POST (create with a generated id), PATCH
- * (update fields), GET, DELETE under /v1/docs/{path}.
+ * (update fields), GET, DELETE under /v1/docs/{path}. Writes take an
+ * optional Idempotency-Key (engine/http/idempotency.ts).
  */
 import { Hono } from "hono";
 import { BlazeError } from "../../core/errors";
-import { generateId, isDocumentPath, parseCollectionPath, parseDocumentPath } from "../../core/paths";
+import { isDocumentPath, parseCollectionPath, parseDocumentPath } from "../../core/paths";
 import { commitWrites, getDocument } from "../../shard/client";
+import { idempotencyKey, newDocumentId } from "../idempotency";
 import { ifVersionHeader, pathFromUrl, pathToUrl, readJson } from "../request";
 import { deleteWrite, setWrite, updateWrite } from "../writes-schema";
 import type { AppEnv } from "../context";
@@ -26,7 +28,7 @@ export const docRoutes = new Hono<AppEnv>()
       throw new BlazeError("INVALID_ARGUMENT", `merge must be true or false, got ${merge}`);
     }
     const write = setWrite(path, await readJson(c.req.raw), { merge: merge === "true", ifVersion: ifVersionHeader(c.req.raw) });
-    const { results } = await commitWrites(c.env, [write]);
+    const { results } = await commitWrites(c.env, [write], { idempotencyKey: idempotencyKey(c.req.raw) });
     return c.json(results[0]);
   })
   .post("/*", async (c) => {
@@ -35,18 +37,19 @@ export const docRoutes = new Hono<AppEnv>()
       throw new BlazeError("INVALID_ARGUMENT", `POST creates a document in a collection; ${raw} is a document path (use PUT)`);
     }
     const collection = parseCollectionPath(raw).path;
-    const write = setWrite(`${collection}/${generateId()}`, await readJson(c.req.raw), { ifVersion: 0 });
-    const { results } = await commitWrites(c.env, [write]);
+    const key = idempotencyKey(c.req.raw);
+    const write = setWrite(`${collection}/${await newDocumentId(collection, key)}`, await readJson(c.req.raw), { ifVersion: 0 });
+    const { results } = await commitWrites(c.env, [write], { idempotencyKey: key });
     return c.json(results[0], 201, { Location: pathToUrl(PREFIX, results[0].path) });
   })
   .patch("/*", async (c) => {
     const path = pathFromUrl(c.req.url, PREFIX);
     const write = updateWrite(path, await readJson(c.req.raw), ifVersionHeader(c.req.raw));
-    const { results } = await commitWrites(c.env, [write]);
+    const { results } = await commitWrites(c.env, [write], { idempotencyKey: idempotencyKey(c.req.raw) });
     return c.json(results[0]);
   })
   .delete("/*", async (c) => {
     const write = deleteWrite(pathFromUrl(c.req.url, PREFIX), ifVersionHeader(c.req.raw));
-    const { results } = await commitWrites(c.env, [write]);
+    const { results } = await commitWrites(c.env, [write], { idempotencyKey: idempotencyKey(c.req.raw) });
     return c.json(results[0]);
   });
