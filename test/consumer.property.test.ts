@@ -16,8 +16,9 @@ import { compositeRowsFor } from "../engine/index/apply";
 import { indexesFor, isExempt, parseIndexConfig } from "../engine/index/config";
 import { indexEntriesFor } from "../engine/index/entries";
 import { parseDocumentPath } from "../engine/core/paths";
-import { parseTopology } from "../engine/index/routing";
+import { indexShardOf, parseTopology } from "../engine/index/routing";
 import { applyMessages, consumeBatch, type ConsumerDeps } from "../engine/pipeline/consumer";
+import { ownIndexConfig } from "../engine/pipeline/apply-changes";
 import { packMessages, type ChangeMessage } from "../engine/pipeline/messages";
 import { COMPACT_AFTER_RANGES, readWatermark } from "../engine/pipeline/watermarks";
 
@@ -82,10 +83,14 @@ function expectedState(logs: Map<number, Change[]>) {
   return out;
 }
 
+const INDEX_DBS = () => [env.DB, env.DB2];
+
 async function resetIndex() {
-  await env.DB.batch(
-    ["documents", "tombstones", "index_entries", "composite_entries", "watermarks", "applied_ranges"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
-  );
+  for (const db of INDEX_DBS()) {
+    await db.batch(
+      ["documents", "tombstones", "index_entries", "composite_entries", "watermarks", "applied_ranges"].map((t) => db.prepare(`DELETE FROM ${t}`)),
+    );
+  }
 }
 
 const deps = (): ConsumerDeps => ({
@@ -99,26 +104,45 @@ const deps = (): ConsumerDeps => ({
   requestBackfill: async () => undefined,
 });
 
+/** Two index databases, collection `pc` spread over both by document (the rest stays whole). */
+const splitDeps = (): ConsumerDeps => ({ ...deps(), topology: parseTopology({ INDEX_SHARDS: "DB,DB2", INDEX_SPLIT_COLLECTIONS: "pc" }), dbs: INDEX_DBS() });
+
+/** `db` with its `batch` replaced; everything else is the real binding's. */
+function withBatch(db: D1Database, batch: (stmts: D1PreparedStatement[]) => Promise<D1Result[]>): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "batch") return batch;
+      const v = (target as any)[prop];
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as D1Database;
+}
+
+/** Rows of a query over every index database (a database the topology does not use is empty). */
+async function everyDb<T>(query: string): Promise<T[]> {
+  return (await Promise.all(INDEX_DBS().map(async (db) => (await db.prepare(query).all<T>()).results))).flat();
+}
+
 async function checkIndexEquals(logs: Map<number, Change[]>) {
   const expected = expectedState(logs);
-  const docs = await env.DB.prepare(`SELECT path, data, version FROM documents ORDER BY path`).all<any>();
+  const docs = (await everyDb<any>(`SELECT path, data, version FROM documents`)).sort((a, b) => (a.path < b.path ? -1 : 1));
   const live = [...expected.values()].filter((c) => c.op === "set").sort((a, b) => (a.path < b.path ? -1 : 1));
-  expect(docs.results.map((r) => ({ path: r.path, data: JSON.parse(r.data), version: r.version }))).toEqual(
+  expect(docs.map((r) => ({ path: r.path, data: JSON.parse(r.data), version: r.version }))).toEqual(
     live.map((c) => ({ path: c.path, data: c.data, version: c.version })),
   );
-  const entries = await env.DB.prepare(`SELECT doc_path, field, kind, hex(value) AS v FROM index_entries`).all<any>();
+  const entries = await everyDb<any>(`SELECT doc_path, field, kind, hex(value) AS v FROM index_entries`);
   const want = live.flatMap((c) => {
     const exempt = (f: string) => isExempt(CONFIG, parseDocumentPath(c.path).collectionId, f);
     return indexEntriesFor(c.data!, { exempt }).map((e) => `${c.path}|${e.field}|${e.kind}|${hex(e.value)}`);
   });
-  expect(entries.results.map((r) => `${r.doc_path}|${r.field}|${r.kind}|${r.v}`).sort()).toEqual(want.sort());
-  const composite = await env.DB.prepare(`SELECT index_id, scope, hex(key) AS k, doc_path, seq FROM composite_entries`).all<any>();
+  expect(entries.map((r) => `${r.doc_path}|${r.field}|${r.kind}|${r.v}`).sort()).toEqual(want.sort());
+  const composite = await everyDb<any>(`SELECT index_id, scope, hex(key) AS k, doc_path, seq FROM composite_entries`);
   const wantComposite = live.flatMap((c) =>
     compositeRowsFor(indexesFor(CONFIG, parseDocumentPath(c.path).collectionId), { path: c.path, seq: c.seq, data: c.data! }).map(
       ([id, scope, key, path, seq]) => `${id}|${scope}|${hex(key)}|${path}|${seq}`,
     ),
   );
-  expect(composite.results.map((r) => `${r.index_id}|${r.scope}|${r.k}|${r.doc_path}|${r.seq}`).sort()).toEqual(wantComposite.sort());
+  expect(composite.map((r) => `${r.index_id}|${r.scope}|${r.k}|${r.doc_path}|${r.seq}`).sort()).toEqual(wantComposite.sort());
   for (const [shard, log] of logs) {
     const w = { applied_seq: await readWatermark(env.DB, shard) };
     expect(w?.applied_seq ?? 0).toBe(log.length);
@@ -126,7 +150,10 @@ async function checkIndexEquals(logs: Map<number, Change[]>) {
 }
 
 describe("consumer convergence (property)", () => {
-  it("any order and duplication of deliveries leaves D1 equal to the documents", async () => {
+  it.each([
+    ["one index database", deps, 40],
+    ["two index databases, a split collection", splitDeps, 25],
+  ] as const)("any order and duplication of deliveries leaves D1 equal to the documents (%s)", async (_, makeDeps, numRuns) => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(opArb, { minLength: 1, maxLength: 25 }),
@@ -150,12 +177,12 @@ describe("consumer convergence (property)", () => {
           // Deliver in random-sized batches.
           while (deliveries.length > 0) {
             const n = 1 + (it.next().value % 3);
-            await applyMessages(deliveries.splice(0, n), deps());
+            await applyMessages(deliveries.splice(0, n), makeDeps());
           }
           await checkIndexEquals(logs);
         },
       ),
-      { numRuns: 40 },
+      { numRuns },
     );
   });
 
@@ -163,18 +190,10 @@ describe("consumer convergence (property)", () => {
     /** A D1 whose `batch` throws on the given calls, as a consumer killed there would leave it. */
     const crashingOn = (...failing: number[]) => {
       let calls = 0;
-      return new Proxy(env.DB, {
-        get(target, prop) {
-          if (prop === "batch") {
-            return async (stmts: D1PreparedStatement[]) => {
-              if (failing.includes(++calls)) throw new Error("consumer crashed");
-              return target.batch(stmts);
-            };
-          }
-          const v = (target as any)[prop];
-          return typeof v === "function" ? v.bind(target) : v;
-        },
-      }) as D1Database;
+      return withBatch(env.DB, async (stmts) => {
+        if (failing.includes(++calls)) throw new Error("consumer crashed");
+        return env.DB.batch(stmts);
+      });
     };
     await resetIndex();
     const ops = [
@@ -200,6 +219,87 @@ describe("consumer convergence (property)", () => {
     await checkIndexEquals(logs);
   });
 
+  /** Sets on `pc` documents of one shard that land in both index databases of splitDeps, packed a few changes a message. */
+  function splitLogs() {
+    const ops = Array.from({ length: 10 }, (_, i) => ({ shardIdx: 0, path: PATHS[i % PATHS.length], del: i === 6, data: { n: i, s: "x", tags: ["a"] } }));
+    const logs = buildLogs(ops as any);
+    const messages = packMessages(SHARDS[0], logs.get(SHARDS[0])!, { maxBytes: 100_000, maxChanges: 5, maxInline: 50_000 }).map((p) => p.message);
+    const d = splitDeps();
+    const dbsHit = new Set(messages.flatMap((m) => m.changes.map((c) => indexShardOf(d.topology, parseDocumentPath(c.path).collectionId, c.path))));
+    expect([...dbsHit].sort()).toEqual([0, 1]); // the test needs both databases written
+    return { logs, messages };
+  }
+
+  it("with several index databases, applies them at once and records the ranges only after all succeeded", async () => {
+    await resetIndex();
+    const { logs, messages } = splitLogs();
+    await ownIndexConfig(splitDeps()); // taken over now: the batches below are the apply's
+    const events: string[] = [];
+    let metaStarted!: () => void;
+    const started = new Promise<void>((r) => (metaStarted = r));
+    let metaCalls = 0;
+    const d = splitDeps();
+    d.dbs = [
+      withBatch(env.DB, async (stmts) => {
+        const call = ++metaCalls;
+        events.push(`DB ${call} start`);
+        metaStarted();
+        const out = await env.DB.batch(stmts);
+        events.push(`DB ${call} end`);
+        return out;
+      }),
+      // DB2's batch waits for DB's: applied one after the other, it never would.
+      withBatch(env.DB2, async (stmts) => {
+        events.push("DB2 start");
+        const alone = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("DB2's batch ran alone: the databases were applied one after the other")), 3000));
+        await Promise.race([started, alone]);
+        const out = await env.DB2.batch(stmts);
+        events.push("DB2 end");
+        return out;
+      }),
+    ];
+    await applyMessages(messages, d);
+    // The second DB batch records the ranges: it starts after both applies ended.
+    expect(events.indexOf("DB 2 start")).toBeGreaterThan(events.indexOf("DB2 end"));
+    expect(events.indexOf("DB 2 start")).toBeGreaterThan(events.indexOf("DB 1 end"));
+    await checkIndexEquals(logs);
+  });
+
+  it("one index database failing retries the message; the other's rows stay, the watermark does not move, and the retry converges", async () => {
+    await resetIndex();
+    const { logs, messages } = splitLogs();
+    await ownIndexConfig(splitDeps()); // taken over now: what fails below is the apply
+    let db2Fails = true;
+    const d = splitDeps();
+    d.dbs = [
+      env.DB,
+      withBatch(env.DB2, async (stmts) => {
+        if (db2Fails) throw new Error("DB2 unavailable");
+        return env.DB2.batch(stmts);
+      }),
+    ];
+    const deliver = async (attempts: number) => {
+      const batch = createMessageBatch<unknown>("blaze-changes", messages.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })));
+      const outcome = await consumeBatch(batch, d);
+      return { outcome, result: await getQueueResult(batch, createExecutionContext()) };
+    };
+    const failed = await deliver(1);
+    expect(failed.outcome).toMatchObject({ applied: 0, retried: messages.length });
+    expect(failed.result.retryMessages.map((m) => m.msgId).sort()).toEqual(messages.map((_, i) => `m${i}`));
+    // DB applied its part (kept: the statements are idempotent); nothing is recorded as applied.
+    expect((await env.DB.prepare(`SELECT COUNT(*) AS n FROM documents`).first<{ n: number }>())!.n).toBeGreaterThan(0);
+    expect((await env.DB2.prepare(`SELECT COUNT(*) AS n FROM documents`).first<{ n: number }>())!.n).toBe(0);
+    expect((await env.DB.prepare(`SELECT COUNT(*) AS n FROM applied_ranges`).first<{ n: number }>())!.n).toBe(0);
+    expect(await readWatermark(env.DB, SHARDS[0])).toBe(0);
+    expect(failed.outcome.watermarks.get(SHARDS[0]) ?? 0).toBe(0);
+
+    db2Fails = false;
+    const retried = await deliver(2);
+    expect(retried.outcome).toMatchObject({ applied: messages.length, retried: 0 });
+    expect(retried.outcome.watermarks.get(SHARDS[0])).toBe(logs.get(SHARDS[0])!.length);
+    await checkIndexEquals(logs);
+  });
+
   it("acknowledges a message the index already holds without building or running index statements", async () => {
     await resetIndex();
     const ops = Array.from({ length: 12 }, (_, i) => ({ shardIdx: 0, path: PATHS[i % PATHS.length], del: i === 7, data: { n: i, tags: ["a"] } }));
@@ -208,13 +308,7 @@ describe("consumer convergence (property)", () => {
     // The middle message is lost: the watermark stops below it, its successors sit in applied_ranges.
     for (const m of messages.filter((_, i) => i !== 1)) await applyMessages([m], deps());
     const batches: number[] = [];
-    const counting = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") return (stmts: D1PreparedStatement[]) => (batches.push(stmts.length), target.batch(stmts));
-        const v = (target as any)[prop];
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    }) as D1Database;
+    const counting = withBatch(env.DB, (stmts) => (batches.push(stmts.length), env.DB.batch(stmts)));
     const d = { ...deps(), dbs: [counting] };
     d.fetchChange = async () => {
       throw new Error("a duplicate must not be resolved");

@@ -2,9 +2,11 @@
  * Queue consumer: applies change messages to the D1 index.
  *
  * Per queue batch: resolve by-reference documents, apply every change to its
- * index shard with one `db.batch` per database, and in the same batch on the
- * meta database record the applied seq ranges; then advance the per-shard
- * watermarks and tell the shards (so they can free outbox rows). Delivery is
+ * index shard with one `db.batch` per database (the databases at once), then,
+ * once all of them succeeded, record the applied seq ranges on the meta
+ * database (in the same batch as its rows when it is the only one); then
+ * advance the per-shard watermarks and tell the shards (so they can free
+ * outbox rows). Delivery is
  * at least once and unordered: every statement is idempotent and
  * version-checked (engine/index/apply.ts), so a retry after a crash anywhere
  * here converges. Every index-writing batch starts with the index config
@@ -168,27 +170,28 @@ export async function applyMessages(
   };
   const registrations: LiveRegistration[] = [];
   const members: LiveMember[] = [];
-  // Other index shards first: the meta batch below records the ranges as
-  // applied, so it must come last (a crash in between means a redelivery).
-  for (const [i, statements] of perDb) {
-    if (i === 0) continue;
-    const out = await runGuarded<LiveRegistration | LiveMember>(deps.dbs[i], hash, [...statements, ...liveReads(i)]);
+  const collect = (out: unknown[][]) => {
     registrations.push(...(out[out.length - 2] as LiveRegistration[]));
     members.push(...(out[out.length - 1] as LiveMember[]));
-  }
+  };
+  // With several index databases, every database's apply batch runs at
+  // once; the meta batch, which records the ranges as applied, runs only
+  // after all of them succeeded (a failure anywhere means a redelivery,
+  // and what the others applied is applied again, idempotently).
   const local = perDb.get(0) ?? [];
+  const separate = perDb.size > 1 || !perDb.has(0);
+  const applies = [...perDb].filter(([i]) => separate || i !== 0);
+  await settleAll(applies.map(([i, statements]) => runGuarded<LiveRegistration | LiveMember>(deps.dbs[i], hash, [...statements, ...liveReads(i)]).then(collect)));
+  // One database only: its rows and the record of the ranges in one batch.
+  const inMeta = separate ? [] : [...local, ...liveReads(0)];
   const rangeRows = fresh.map((m) => sql`(${m.shard}, ${m.fromSeq}, ${m.toSeq})`);
   const results = await runGuarded<WatermarkRow | LiveRegistration | LiveMember>(deps.dbs[0], hash, [
-    ...local,
-    ...(perDb.has(0) ? liveReads(0) : []),
+    ...inMeta,
     ...(quarantine ? quarantineStatements(quarantine, new Date().toISOString()) : []),
     sql`INSERT OR IGNORE INTO applied_ranges (shard, from_seq, to_seq) VALUES ${sql.join(rangeRows, sql`, `)}`,
     watermarkRowsQuery(shards),
   ]);
-  if (perDb.has(0)) {
-    registrations.push(...(results[local.length] as LiveRegistration[]));
-    members.push(...(results[local.length + 1] as LiveMember[]));
-  }
+  if (inMeta.length > 0) collect(results.slice(0, inMeta.length));
   if (deps.notifyLive) await notifyLiveQueries(registrations, members, changes, deps.notifyLive);
   const marks = watermarksFromRows(results[results.length - 1] as WatermarkRow[], shards);
   const now = new Date().toISOString();
@@ -198,6 +201,16 @@ export async function applyMessages(
   if (compaction.length > 0) await runBatch(deps.dbs[0], compaction);
   if (counts) counts.duplicates += messages.length - fresh.length;
   return new Map([...marks].map(([shard, m]) => [shard, m.watermark]));
+}
+
+/**
+ * Waits for every promise, then throws the first failure: a failed
+ * database's batch does not leave the others' still running while the
+ * message is retried.
+ */
+async function settleAll(work: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /**
