@@ -1,4 +1,8 @@
 import type { BrowserContext } from "playwright-core";
 export const CHROMIUM_PATH: string;
-export const CHROMIUM_MISSING: string;
-export function launchChromium(opts?: { viewport?: { width: number; height: number } }): Promise<{ context: BrowserContext; close(): Promise<void> }>;
+export function chromiumMissing(path: string): string;
+export function launchChromium(opts?: {
+  viewport?: { width: number; height: number };
+  /** Default: Debian's /usr/bin/chromium. */
+  executablePath?: string;
+}): Promise<{ context: BrowserContext; close(): Promise<void> }>;

@@ -7,8 +7,8 @@ import { chromium } from "playwright-core";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
-export const CHROMIUM_MISSING =
-  `${CHROMIUM_PATH} is missing. The demo's browser test drives Debian's Chromium: install it with ` +
+export const chromiumMissing = (path) =>
+  `${path} is missing. The demo's browser test and screenshot drive Debian's Chromium: install it with ` +
   "`sudo apt-get install -y chromium` (CI's .ci/run installs it when missing).";
 
 // There is no network here: without the background-networking flags
@@ -26,13 +26,13 @@ const ARGS = [
 /**
  * Starts headless Chromium with a fresh profile (its own --user-data-dir,
  * removed on close). Resolves to a browser context: each `newPage()` is a
- * tab. Throws CHROMIUM_MISSING when Chromium is not installed.
+ * tab. Throws, saying how to install it, when Chromium is missing.
  */
-export async function launchChromium({ viewport = { width: 1200, height: 800 } } = {}) {
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(CHROMIUM_MISSING);
+export async function launchChromium({ viewport = { width: 1200, height: 800 }, executablePath = CHROMIUM_PATH } = {}) {
+  if (!existsSync(executablePath)) throw new Error(chromiumMissing(executablePath));
   const profile = mkdtempSync(join(tmpdir(), "blaze-chromium-"));
   try {
-    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: ARGS, viewport });
+    const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: ARGS, viewport });
     return {
       context,
       close: async () => {
