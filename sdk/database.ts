@@ -28,6 +28,12 @@ export interface BlazeSettings {
   webSocket?: (url: string) => Promise<SocketLike>;
   /** The listen socket closes this long after its last listener is gone (default 5,000 ms), so an idle app holds no socket. */
   listenIdleMs?: number;
+  /**
+   * Heartbeat of the listen socket (default 10,000 ms; 0 turns it off): after
+   * this long without a frame the SDK sends a ping, and if nothing arrives for
+   * another period the connection is taken as dead and reopened.
+   */
+  heartbeatMs?: number;
   /** As Firebase's setting: drop `undefined` fields instead of refusing them. */
   ignoreUndefinedProperties?: boolean;
 }
@@ -40,6 +46,8 @@ export class Blaze {
   _terminated = false;
   /** The listen socket all listeners share; listen.ts opens it, so apps that never listen do not bundle it. */
   _socket: { close(): void } | null = null;
+  /** Mutations waiting for the server to be reachable again; mutations.ts creates it on the first network failure. */
+  _writes: { wake(): void; close(): void } | null = null;
 
   constructor(settings: BlazeSettings) {
     if (typeof settings?.url !== "string") throw new BlazeError("invalid-argument", "initializeBlaze needs { url }");
@@ -68,7 +76,8 @@ export class Blaze {
     try {
       res = await (this._settings.fetch ? this._settings.fetch(req) : fetch(req));
     } catch (e) {
-      throw new BlazeError("unavailable", `could not reach Blaze at ${this._url}: ${e instanceof Error ? e.message : String(e)}`);
+      // `offline`: no answer at all, so a mutation waits in the write queue (mutations.ts).
+      throw new BlazeError("unavailable", `could not reach Blaze at ${this._url}: ${e instanceof Error ? e.message : String(e)}`, { details: { offline: true } });
     }
     const text = await res.text();
     let json: any = null;
@@ -83,11 +92,13 @@ export class Blaze {
     return { status: res.status, body: json as T };
   }
 
-  /** Closes the listen socket; listeners get no further events. */
+  /** Closes the listen socket; listeners get no further events; queued writes fail. */
   _terminate(): void {
     this._terminated = true;
     this._socket?.close();
     this._socket = null;
+    this._writes?.close();
+    this._writes = null;
   }
 
   toJSON(): object {

@@ -23,11 +23,12 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function setup() {
+function setup(heartbeatMs?: number) {
   const sockets: FakeSocket[] = [];
   const db = initializeBlaze({
     url: "http://blaze.test",
     listenIdleMs: 10,
+    heartbeatMs,
     webSocket: async () => {
       const s = new FakeSocket();
       sockets.push(s);
@@ -119,6 +120,56 @@ describe("listen socket", () => {
     sockets[1].emit({ id: sockets[1].sent[0].id, type: "error", error: { code: "FAILED_PRECONDITION", message: "needs an index", details: { index: {} } } });
     expect(errors).toMatchObject([{ code: "failed-precondition", message: "needs an index", details: { index: {} } }]);
     q();
+    await terminate(db);
+  });
+});
+
+describe("listen socket heartbeat", () => {
+  const pings = (s: FakeSocket) => s.sent.filter((m) => m.op === "ping").length;
+  /** A document listener on a fresh socket; its listener id. */
+  const listening = async (heartbeatMs: number) => {
+    const { db, sockets } = setup(heartbeatMs);
+    onSnapshot(doc(db, "u/a"), () => {});
+    await until(() => sockets[0]?.sent.length === 1);
+    return { db, sockets, id: sockets[0].sent[0].id };
+  };
+
+  it("pings a quiet socket and keeps it while pongs come back", async () => {
+    const { db, sockets } = await listening(20);
+    for (let i = 1; i <= 3; i++) {
+      await until(() => pings(sockets[0]) === i);
+      sockets[0].emit({ type: "pong" });
+    }
+    expect(sockets.length).toBe(1);
+    expect(sockets[0].closed).toBe(false);
+    await terminate(db);
+  });
+
+  it("any frame counts as a sign of life: a socket that keeps talking is never pinged", async () => {
+    const { db, sockets, id } = await listening(30);
+    const talk = setInterval(() => sockets[0].emit({ id, type: "snapshot", changes: [], resume: "1:1" }), 5);
+    await new Promise((r) => setTimeout(r, 150));
+    clearInterval(talk);
+    expect(pings(sockets[0])).toBe(0);
+    await terminate(db);
+  });
+
+  it("drops a socket whose ping goes unanswered and resumes its listeners on a new one", async () => {
+    const { db, sockets, id } = await listening(20);
+    sockets[0].emit({ id, type: "snapshot", changes: [], resume: "2:9", initial: true });
+    // Silence: no close event ever comes, as when the network vanishes.
+    await until(() => pings(sockets[0]) === 1);
+    await until(() => sockets[0].closed && sockets.length === 2, 3000);
+    await until(() => sockets[1].sent.length === 1);
+    expect(sockets[1].sent[0]).toEqual({ op: "listen", id, doc: "u/a", resume: "2:9" });
+    await terminate(db);
+  });
+
+  it("heartbeatMs: 0 turns it off", async () => {
+    const { db, sockets } = await listening(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pings(sockets[0])).toBe(0);
+    expect(sockets.length).toBe(1);
     await terminate(db);
   });
 });

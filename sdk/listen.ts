@@ -9,7 +9,13 @@
  * of the previous snapshot. A listener-level UNAVAILABLE (the Worker lost the
  * shard or live query behind it) is retried the same way; other errors end
  * that listener and reach its error callback.
+ *
+ * Heartbeat: a socket can die without a close event (a laptop sleeps, a NAT
+ * forgets the flow). When no frame has arrived for `heartbeatMs`, the SDK
+ * sends `{"op":"ping"}` (the Worker answers `{"type":"pong"}`); when nothing
+ * arrives for another `heartbeatMs`, it drops the socket and reconnects.
  */
+import { backoff } from "./backoff";
 import type { Blaze, SocketLike } from "./database";
 import { BlazeError, fromErrorBody, invalid } from "./errors";
 import { queryBody } from "./query";
@@ -45,7 +51,9 @@ export interface Observer<T> {
 /** Reconnect delays: 250 ms doubling to 30 s, each scaled by a random 50-100% (jitter). */
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
-const backoff = (attempt: number) => Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+const reconnectDelay = (attempt: number) => backoff(attempt, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
+/** Default `heartbeatMs`: a dead connection is noticed within 2-3 times this. */
+export const HEARTBEAT_MS = 10_000;
 
 interface Listener {
   /** The listen frame, without `op` and `id`. */
@@ -77,6 +85,11 @@ export class ListenSocket {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  /** A frame arrived since the last heartbeat tick. */
+  private heard = false;
+  /** A ping went out at the last tick. */
+  private pinged = false;
 
   constructor(private readonly db: Blaze) {}
 
@@ -105,6 +118,7 @@ export class ListenSocket {
   private drop(code: number, reason: string): void {
     const s = this.socket;
     this.socket = null;
+    this.stopHeartbeat();
     try {
       s?.close(code, reason);
     } catch {
@@ -136,7 +150,10 @@ export class ListenSocket {
         s.addEventListener("message", (e) => this.onMessage(s, e.data));
         s.addEventListener("close", () => this.onLost(s));
         s.addEventListener("error", () => this.onLost(s));
+        this.startHeartbeat(s);
         for (const [id, l] of this.listeners) this.sendListen(id, l);
+        // The server is reachable again: writes queued offline need not wait for their next try.
+        this.db._writes?.wake();
       },
       () => {
         this.connecting = false;
@@ -150,12 +167,45 @@ export class ListenSocket {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.connect();
-    }, backoff(this.attempt++));
+    }, reconnectDelay(this.attempt++));
+  }
+
+  private startHeartbeat(s: SocketLike): void {
+    const every = this.db._settings.heartbeatMs ?? HEARTBEAT_MS;
+    if (!(every > 0)) return;
+    this.heard = true;
+    this.pinged = false;
+    this.heartbeat = setInterval(() => this.beat(s), every);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  /** One heartbeat tick: quiet since the last one, ping; quiet since the ping, the connection is dead. */
+  private beat(s: SocketLike): void {
+    if (this.socket !== s) return this.stopHeartbeat();
+    if (this.heard) {
+      this.heard = false;
+      this.pinged = false;
+    } else if (this.pinged) {
+      this.onLost(s);
+      try {
+        s.close(4000, "no answer to the heartbeat");
+      } catch {
+        // already gone
+      }
+    } else {
+      this.pinged = true;
+      this.trySend({ op: "ping" });
+    }
   }
 
   private onLost(s: SocketLike): void {
     if (this.socket !== s) return;
     this.socket = null;
+    this.stopHeartbeat();
     for (const l of this.listeners.values()) l.reset();
     this.scheduleReconnect();
   }
@@ -173,7 +223,9 @@ export class ListenSocket {
   }
 
   private onMessage(s: SocketLike, data: unknown): void {
-    if (this.socket !== s || typeof data !== "string") return;
+    if (this.socket !== s) return;
+    this.heard = true;
+    if (typeof data !== "string") return;
     let msg: ServerMessage;
     try {
       msg = JSON.parse(data);
@@ -197,7 +249,7 @@ export class ListenSocket {
       l.reset();
       setTimeout(() => {
         if (this.listeners.get(id) === l && this.socket === s) this.sendListen(id, l);
-      }, backoff(l.retries++));
+      }, reconnectDelay(l.retries++));
       return;
     }
     this.listeners.delete(id);

@@ -172,6 +172,18 @@ describe("document listeners", () => {
 });
 
 describe("one socket per client (GET /v1/listen)", () => {
+  it("answers the heartbeat: a ping gets a pong, with or without listeners", async () => {
+    const c = await connect("");
+    c.send({ op: "ping" });
+    expect(await c.next(1)).toEqual([{ type: "pong" }]);
+    const [path] = pathsOnDistinctShards("ping", 1);
+    c.send({ op: "listen", id: 1, doc: path });
+    expect((await c.next(1))[0]).toMatchObject({ id: 1, initial: true });
+    c.send({ op: "ping" });
+    expect(await c.next(1)).toEqual([{ type: "pong" }]);
+    c.ws.close();
+  });
+
   it("carries listeners on documents of several shards, each in commit order", async () => {
     const paths = pathsOnDistinctShards("multi", 4);
     expect(new Set(paths.map(shardFor)).size).toBe(4);

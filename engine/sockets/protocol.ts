@@ -22,7 +22,17 @@ export interface DocChange {
 
 export type ServerMessage =
   | { id: ListenerId; type: "snapshot"; changes: DocChange[]; resume: string; initial?: true; fresh?: true }
-  | { id: ListenerId | null; type: "error"; error: ErrorBody };
+  | { id: ListenerId | null; type: "error"; error: ErrorBody }
+  | { type: "pong" };
+
+/**
+ * The heartbeat: the client sends `{"op":"ping"}` when the socket has been
+ * quiet, the Worker's relay answers `{"type":"pong"}` at once (it is never
+ * forwarded), and a client that hears nothing back knows the connection is dead.
+ */
+export interface Ping {
+  op: "ping";
+}
 
 /** Max size of one client message. */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
@@ -32,6 +42,16 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
  * it has one (`ProtocolError.id`), so the error goes to that listener only.
  */
 export function parseClientMessage(raw: string | ArrayBuffer): ClientMessage {
+  return listenMessage(parseFrame(raw));
+}
+
+/** Parses a frame the client's socket carries to the relay: a listen message, or the heartbeat. */
+export function parseRelayFrame(raw: string | ArrayBuffer): ClientMessage | Ping {
+  const m = parseFrame(raw);
+  return m.op === "ping" ? { op: "ping" } : listenMessage(m);
+}
+
+function parseFrame(raw: string | ArrayBuffer): Record<string, unknown> {
   if (typeof raw !== "string") throw new ProtocolError(null, invalidArgument("messages must be JSON text"));
   if (raw.length > MAX_CLIENT_MESSAGE_BYTES) {
     throw new ProtocolError(null, new BlazeError("PAYLOAD_TOO_LARGE", `message over ${MAX_CLIENT_MESSAGE_BYTES} bytes`));
@@ -43,7 +63,10 @@ export function parseClientMessage(raw: string | ArrayBuffer): ClientMessage {
     throw new ProtocolError(null, invalidArgument("message is not valid JSON"));
   }
   if (typeof msg !== "object" || msg === null || Array.isArray(msg)) throw new ProtocolError(null, invalidArgument("message must be a JSON object"));
-  const m = msg as Record<string, unknown>;
+  return msg as Record<string, unknown>;
+}
+
+function listenMessage(m: Record<string, unknown>): ClientMessage {
   const id = m.id;
   if (typeof id !== "string" && typeof id !== "number") throw new ProtocolError(null, invalidArgument('message needs an "id" (string or number)'));
   if (m.op === "unlisten") return { op: "unlisten", id };

@@ -56,6 +56,16 @@ function setup() {
 }
 
 describe("ListenRelay", () => {
+  it("answers a ping with a pong itself, forwarding nothing; a listener's upstream never sees pings", async () => {
+    const { upstreams, send, settle, toClient } = setup();
+    send({ op: "listen", id: 1, doc: "u/a" });
+    await settle();
+    send({ op: "ping" });
+    await settle();
+    expect(toClient).toEqual([{ type: "pong" }]);
+    expect([...upstreams.values()].flat().flatMap((u) => u.sent)).toEqual([{ op: "listen", id: 1, doc: "u/a" }]);
+  });
+
   it("opens one upstream per shard and routes each listen and unlisten to its shard", async () => {
     const { upstreams, send, settle, relay } = setup();
     send({ op: "listen", id: 1, doc: "c/a" }); // 'a' = 97 -> shard 1

@@ -15,7 +15,7 @@
  */
 import { BlazeError } from "../core/errors";
 import { parseDocumentPath } from "../core/paths";
-import { errorMessage, parseClientMessage, ProtocolError, type ListenerId, type ServerMessage } from "./protocol";
+import { errorMessage, parseRelayFrame, ProtocolError, type ListenerId, type ServerMessage } from "./protocol";
 
 export interface SocketLike {
   send(data: string): void;
@@ -64,12 +64,13 @@ export class ListenRelay {
     return this.listeners.size;
   }
 
-  /** A frame from the client. Errors go back to that listener (or id null); the socket stays up. */
+  /** A frame from the client. Errors go back to that listener (or id null); the socket stays up. A ping is answered here. */
   fromClient(raw: string | ArrayBuffer): void {
     if (this.closed) return;
     let id: ListenerId | null = null;
     try {
-      const msg = parseClientMessage(raw);
+      const msg = parseRelayFrame(raw);
+      if (msg.op === "ping") return this.reply({ type: "pong" });
       id = msg.id;
       const key = JSON.stringify(msg.id);
       if (msg.op === "unlisten") {
