@@ -5,6 +5,14 @@ import { fileURLToPath } from "node:url";
 // `import ... from "blaze/sdk"` (package.json "exports"): Node and tsc resolve
 // a package's own name, Vite does not, so tests get it as an alias.
 const resolve = { alias: { "blaze/sdk": fileURLToPath(new URL("./sdk/index.ts", import.meta.url)) } };
+// The engine tests run under test rules (open, except `sec_*` collections
+// that the security tests guard), in place of the project's blaze.rules.ts.
+const workersResolve = {
+  alias: [
+    { find: "blaze/sdk", replacement: resolve.alias["blaze/sdk"] },
+    { find: /^.*\/blaze\.rules$/, replacement: fileURLToPath(new URL("./test/fixtures/test.rules.ts", import.meta.url)) },
+  ],
+};
 
 // Two projects: pure modules run in plain Node (fast, no runtime), the engine
 // runs inside workerd with real Durable Object storage, real D1 (migrations
@@ -51,7 +59,7 @@ export default defineConfig(async () => {
               },
             }),
           ],
-          resolve,
+          resolve: workersResolve,
           test: {
             name: "workers",
             include: ["test/**/*.test.ts", "engine/**/*.workers.test.ts"],

@@ -1,3 +1,4 @@
+import { ANONYMOUS } from "../engine/core/auth";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ShardDO } from "../engine/shard/shard-do";
@@ -131,7 +132,7 @@ describe("POST /v1/batch", () => {
     const target = paths[1];
     const shard = shardFor(target);
     // A prepare from a coordinator that then vanished (no transaction record).
-    await (shardStubFor(shard) as unknown as ShardApi).prepare(shard, "ghost-txn", shardFor(paths[0]), [{ op: "set", path: target, data: { ghost: true } }]);
+    await (shardStubFor(shard) as unknown as ShardApi).prepare(shard, "ghost-txn", shardFor(paths[0]), [{ op: "set", path: target, data: { ghost: true } }], ANONYMOUS);
     // The coordinator has no record of it, so it resolves to aborted at once.
     const res = await api("PUT", `/v1/docs/${target}`, { real: true });
     expect(res.status).toBe(200);

@@ -27,3 +27,12 @@ export const isAdmin = (auth: AuthContext): auth is Extract<AuthContext, { role:
 
 /** What the rules see as `auth`: the user, or null (an admin never reaches the rules). */
 export const rulesAuth = (auth: AuthContext): AuthUser | null => (auth.role === "client" ? auth.user : null);
+
+/**
+ * A stable name for the caller, for namespacing what one caller must not
+ * reach of another's (idempotency keys: a replayed key answers its first
+ * outcome, so another caller's key must never hit it).
+ */
+export function principalOf(auth: AuthContext): string {
+  return auth.role === "admin" ? `admin:${auth.keyId}` : `client:${auth.keyId ?? ""}:${auth.user?.uid ?? ""}`;
+}

@@ -5,20 +5,24 @@
  * lost answer applies nothing twice; a POST's generated id is derived from
  * the key, so its retry names the same document.
  */
+import { principalOf, type AuthContext } from "../core/auth";
 import { invalidArgument } from "../core/errors";
 import { LIMITS } from "../core/limits";
 import { derivedId, generateId } from "../core/paths";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 
-/** The request's key, or undefined; 1-255 printable ASCII characters. */
-export function idempotencyKey(request: Request): string | undefined {
+/**
+ * The request's key, or undefined; 1-255 printable ASCII characters. Scoped
+ * to the caller: the same key from another caller is another key.
+ */
+export function idempotencyKey(request: Request, auth: AuthContext): string | undefined {
   const key = request.headers.get(IDEMPOTENCY_HEADER);
   if (key === null) return undefined;
   if (key.length === 0 || key.length > LIMITS.maxIdempotencyKeyLength || !/^[\x20-\x7e]+$/.test(key)) {
     throw invalidArgument(`${IDEMPOTENCY_HEADER} must be 1 to ${LIMITS.maxIdempotencyKeyLength} printable ASCII characters`);
   }
-  return key;
+  return `${principalOf(auth)}\u0000${key}`;
 }
 
 /** The id a POST gives its new document: random, or from the key (a retry gets the same one). */

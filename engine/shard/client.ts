@@ -3,11 +3,12 @@
  * on one shard atomically or across shards with two-phase commit, and put the
  * results back in the order the client sent the writes.
  */
+import type { AuthContext } from "../core/auth";
 import { BlazeError, unwrap, type RpcResult } from "../core/errors";
 import { formatToken, mergeTokens, parseToken, type WriteToken } from "../core/tokens";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { PendingResult } from "./coordinator";
-import { shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
+import { AUTH_HEADER, shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
 
 export async function getDocument(env: Env, path: string): Promise<DocumentSnapshot | null> {
   const shard = shardOf(path, shardCount(env));
@@ -27,8 +28,9 @@ export interface BatchResult {
  * Commits writes (one shard: one transaction; several: two-phase commit).
  * With an idempotency key, the committing shard (for several, the
  * coordinator) remembers the outcome, and a repeat gets it back unapplied.
+ * The shards judge each write by the rules as `auth` (an admin bypasses them).
  */
-export async function commitWrites(env: Env, writes: Write[], opts: { idempotencyKey?: string } = {}): Promise<BatchResult> {
+export async function commitWrites(env: Env, writes: Write[], auth: AuthContext, opts: { idempotencyKey?: string } = {}): Promise<BatchResult> {
   const idem = opts.idempotencyKey === undefined ? undefined : { key: opts.idempotencyKey, fingerprint: await fingerprint(writes) };
   const committing = { keyed: idem !== undefined };
   const count = shardCount(env);
@@ -45,12 +47,12 @@ export async function commitWrites(env: Env, writes: Write[], opts: { idempotenc
   let pendingShards: number[] = [];
   if (shards.length === 1) {
     const shard = shards[0];
-    perGroup = [await call(() => shardStub(env, shard).commit(shard, groups.get(shard)!.writes, idem), committing)];
+    perGroup = [await call(() => shardStub(env, shard).commit(shard, groups.get(shard)!.writes, auth, idem), committing)];
   } else {
     const coordinator = shards[0];
     const txnId = crypto.randomUUID();
     const payload = shards.map((shard) => ({ shard, writes: groups.get(shard)!.writes }));
-    ({ results: perGroup, pendingShards } = await call(() => shardStub(env, coordinator).runBatch(coordinator, txnId, payload, idem), committing));
+    ({ results: perGroup, pendingShards } = await call(() => shardStub(env, coordinator).runBatch(coordinator, txnId, payload, auth, idem), committing));
   }
   const results: (WriteResult | PendingResult)[] = new Array(writes.length);
   shards.forEach((shard, gi) => groups.get(shard)!.indices.forEach((wi, k) => (results[wi] = perGroup[gi][k])));
@@ -58,10 +60,11 @@ export async function commitWrites(env: Env, writes: Write[], opts: { idempotenc
   return { results, token: formatToken(mergeTokens(...tokens)), ...(pendingShards.length ? { pendingShards } : {}) };
 }
 
-/** Opens a listener socket on the shard that owns `shard`. */
-export function connectListener(env: Env, shard: number, request: Request): Promise<Response> {
+/** Opens a listener socket on the shard that owns `shard`, for `auth`'s listeners. */
+export function connectListener(env: Env, shard: number, request: Request, auth: AuthContext): Promise<Response> {
   const headers = new Headers(request.headers);
   headers.set("X-Blaze-Shard", String(shard));
+  headers.set(AUTH_HEADER, JSON.stringify(auth));
   return shardStub(env, shard).fetch(new Request(request.url, { headers }));
 }
 

@@ -17,6 +17,7 @@
  * answered from that record, never prepared again.
  */
 import { BlazeError } from "../core/errors";
+import type { AuthContext } from "../core/auth";
 import type { Write, WriteResult } from "../core/writes";
 import type { KeyedCommit } from "./doc-store";
 import { IdempotencyStore } from "./idempotency";
@@ -32,7 +33,8 @@ export interface BatchOutcome {
 }
 
 export interface Participant {
-  prepare(txnId: string, coordinator: number, writes: Write[]): Promise<Omit<WriteResult, "token">[]>;
+  /** Each participant judges its writes by the caller's rules (`auth`); one refusal aborts the batch. */
+  prepare(txnId: string, coordinator: number, writes: Write[], auth: AuthContext): Promise<Omit<WriteResult, "token">[]>;
   commit(txnId: string): Promise<WriteResult[]>;
   abort(txnId: string): Promise<void>;
 }
@@ -80,7 +82,7 @@ export class Coordinator {
    * re-drives it. Answering with an error there would invite a retry that
    * applies the batch twice.
    */
-  async run(txnId: string, coordinator: number, groups: ShardWrites[], now: number, keyed?: KeyedCommit): Promise<BatchOutcome> {
+  async run(txnId: string, coordinator: number, groups: ShardWrites[], now: number, auth: AuthContext, keyed?: KeyedCommit): Promise<BatchOutcome> {
     const prior = keyed && this.keys.find<KeyedBatch>(keyed.idem, keyed.notBefore);
     if (prior) return this.finish(keyed.idem.key, prior);
     const shards = groups.map((g) => g.shard);
@@ -88,7 +90,7 @@ export class Coordinator {
       `INSERT INTO txns (txn_id, state, participants, pending, created_at) VALUES (?, 'preparing', ?, ?, ?)`,
       txnId, JSON.stringify(shards), JSON.stringify(shards), now,
     );
-    const prepared = await Promise.allSettled(groups.map((g) => this.participant(g.shard).prepare(txnId, coordinator, g.writes)));
+    const prepared = await Promise.allSettled(groups.map((g) => this.participant(g.shard).prepare(txnId, coordinator, g.writes, auth)));
     const failure = prepared.find((p): p is PromiseRejectedResult => p.status === "rejected");
     if (failure || this.state(txnId) !== "preparing") {
       this.setState(txnId, "aborted");

@@ -8,7 +8,11 @@
  * with `resume` replays exactly the missed changes while they are still in the
  * shard's log, else it sends a fresh snapshot flagged `fresh: true`.
  */
+import { ANONYMOUS, isAdmin, rulesAuth } from "../core/auth";
 import { BlazeError, invalidArgument } from "../core/errors";
+import type { CompiledRules } from "../core/rules/define";
+import { canGet, permissionDenied } from "../core/rules/evaluate";
+import type { DocumentData } from "../core/values";
 import { parseDocumentPath } from "../core/paths";
 import { parseToken } from "../core/tokens";
 import type { Change, DocumentSnapshot } from "../core/writes";
@@ -27,7 +31,18 @@ export class DocListeners {
     private readonly sockets: Connections,
     private readonly store: DocStore,
     private readonly shardOf: (path: string) => number,
+    private readonly rules: CompiledRules,
   ) {}
+
+  /**
+   * May this socket's caller see this version of the document? Admins and
+   * sockets of dev rules always may; deletions always pass (the listener saw
+   * the document before).
+   */
+  private mayRead(ws: WebSocket, path: string, data: DocumentData | null): boolean {
+    const auth = this.sockets.authOf(ws) ?? ANONYMOUS;
+    return isAdmin(auth) || canGet(this.rules, rulesAuth(auth), path, data);
+  }
 
   /** Handles one client message; errors go back to the client, never thrown. */
   onMessage(ws: WebSocket, raw: string | ArrayBuffer): void {
@@ -67,6 +82,9 @@ export class DocListeners {
     if (count >= MAX_LISTENERS_PER_SOCKET) {
       throw new BlazeError("RESOURCE_EXHAUSTED", `a socket may hold at most ${MAX_LISTENERS_PER_SOCKET} listeners per shard`);
     }
+    const snap = this.store.snapshot(path);
+    // Judged on the current document, resume or not: a resume token carries no rights.
+    if (!this.mayRead(ws, path, snap?.data ?? null)) throw permissionDenied("get", path);
     const lastSeq = this.store.lastSeq();
     const from = resume === undefined ? null : resumeSeq(resume, this.store.shard);
     this.sql.exec(
@@ -81,6 +99,7 @@ export class DocListeners {
       for (;;) {
         const page = this.store.changesAfter(after, { path, limit: REPLAY_PAGE });
         for (const c of page) {
+          if (c.op === "set" && !this.mayRead(ws, path, c.data ?? null)) return this.deny(ws, socketId, JSON.stringify(id), path);
           if (!this.deliver(ws, socketId, { id, type: "snapshot", changes: [toDocChange(c)], resume: `${c.shard}:${c.seq}` })) return;
           sent++;
         }
@@ -91,7 +110,6 @@ export class DocListeners {
       if (sent === 0) this.deliver(ws, socketId, { id, type: "snapshot", changes: [], resume: `${this.store.shard}:${lastSeq}` });
       return;
     }
-    const snap = this.store.snapshot(path);
     const changes: DocChange[] = snap ? [{ type: "added", doc: snap, oldIndex: -1, newIndex: 0 }] : [];
     this.deliver(ws, socketId, {
       id, type: "snapshot", changes, resume: `${this.store.shard}:${lastSeq}`, initial: true,
@@ -116,9 +134,19 @@ export class DocListeners {
           this.forgetSocket(r.socket_id);
           continue;
         }
+        if (change.op === "set" && !this.mayRead(ws, change.path, change.data ?? null)) {
+          this.deny(ws, r.socket_id, r.listener_id, change.path);
+          continue;
+        }
         this.deliverText(ws, r.socket_id, `{"id":${r.listener_id}${tail}`);
       }
     }
+  }
+
+  /** Firestore ends a listener whose document the caller may not (or no longer) read. */
+  private deny(ws: WebSocket, socketId: string, listenerJson: string, path: string): void {
+    this.sql.exec(`DELETE FROM listeners WHERE socket_id = ? AND listener_id = ?`, socketId, listenerJson);
+    this.deliverText(ws, socketId, `{"id":${listenerJson},"type":"error","error":${JSON.stringify(permissionDenied("get", path).toJSON())}}`);
   }
 
   /**

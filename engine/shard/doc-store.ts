@@ -9,7 +9,7 @@ import type { DocumentData } from "../core/values";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { IndexProgress, ResendClock } from "../pipeline/drain";
 import { IdempotencyStore, type Idempotency } from "./idempotency";
-import { planWrite, type PlannedWrite, type StoredDoc } from "./plan-write";
+import { planWrite, type PlannedWrite, type StoredDoc, type WriteGuard } from "./plan-write";
 import { migrateShardSchema } from "./schema";
 
 /**
@@ -116,7 +116,7 @@ export class DocStore {
    * A keyed commit records its results under the key in the same transaction;
    * a repeat of the key gets them back and changes nothing.
    */
-  commit(writes: Write[], now: Date, keyed?: KeyedCommit): Committed {
+  commit(writes: Write[], now: Date, guard?: WriteGuard, keyed?: KeyedCommit): Committed {
     return this.storage.transactionSync(() => {
       const prior = keyed && this.keys.find<WriteResult[]>(keyed.idem, keyed.notBefore);
       if (prior) return { changes: [], results: prior };
@@ -126,7 +126,7 @@ export class DocStore {
           paths: writes.map((w) => w.path),
         });
       }
-      const committed = this.applyPlanned(this.planAll(writes, now));
+      const committed = this.applyPlanned(this.planAll(writes, now, guard));
       if (keyed) this.keys.record(keyed.idem, committed.results, now.getTime());
       return committed;
     });
@@ -136,7 +136,7 @@ export class DocStore {
    * Phase one of a multi-shard batch: check preconditions, compute the new
    * documents, and lock their paths until commitPrepared or abortPrepared.
    */
-  prepare(txnId: string, coordinator: number, writes: Write[], now: Date): PreparedResult[] {
+  prepare(txnId: string, coordinator: number, writes: Write[], now: Date, guard?: WriteGuard): PreparedResult[] {
     return this.storage.transactionSync(() => {
       if (this.outcome(txnId)) throw new BlazeError("ABORTED", `transaction ${txnId} already finished`);
       const others = this.locksOn(writes.map((w) => w.path)).filter((l) => l.txnId !== txnId);
@@ -144,7 +144,7 @@ export class DocStore {
         throw new BlazeError("ABORTED", "a document is locked by another batch in progress; retry the batch");
       }
       this.sql.exec(`DELETE FROM prepared WHERE txn_id = ?`, txnId);
-      const planned = this.planAll(writes, now);
+      const planned = this.planAll(writes, now, guard);
       planned.forEach((p, idx) => {
         this.sql.exec(
           `INSERT INTO prepared (txn_id, idx, path, write, coordinator, prepared_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -350,11 +350,11 @@ export class DocStore {
   // ---- internals ---------------------------------------------------------
 
   /** Plans writes in order; later writes to the same path see earlier ones. */
-  private planAll(writes: Write[], now: Date): PlannedWrite[] {
+  private planAll(writes: Write[], now: Date, guard?: WriteGuard): PlannedWrite[] {
     const overlay = new Map<string, StoredDoc | null>();
     return writes.map((w) => {
       const current = overlay.has(w.path) ? overlay.get(w.path)! : this.getDoc(w.path);
-      const planned = planWrite(current, w, now);
+      const planned = planWrite(current, w, now, undefined, guard);
       overlay.set(w.path, afterPlanned(current, planned));
       return planned;
     });

@@ -32,23 +32,41 @@ export type PlannedWrite =
   /** Deleting a missing document changes nothing (Firestore semantics). */
   | { op: "noop"; path: string; version: number; updateTime: string };
 
-export function planWrite(current: StoredDoc | null, write: Write, now: Date, config: IndexConfig = indexConfig): PlannedWrite {
+/**
+ * The rules' say on a write (shard/write-rules.ts), asked before any
+ * precondition or existence check: a caller the rules refuse learns nothing
+ * about the document, not even whether it exists. Absent for admins.
+ */
+export type WriteGuard = (check: { op: "create" | "update" | "delete"; path: string; doc: DocumentData | null; newDoc: DocumentData | null }) => void;
+
+export function planWrite(current: StoredDoc | null, write: Write, now: Date, config: IndexConfig = indexConfig, guard?: WriteGuard): PlannedWrite {
   const live = current && !current.deleted ? current : null;
-  checkPrecondition(live, write);
+  const before = live?.data ?? null;
   const nowIso = now.toISOString();
   const version = (current?.version ?? 0) + 1;
 
   if (write.op === "delete") {
+    guard?.({ op: "delete", path: write.path, doc: before, newDoc: null });
+    checkPrecondition(live, write);
     if (!live) return { op: "noop", path: write.path, version: current?.version ?? 0, updateTime: nowIso };
     return { op: "delete", path: write.path, version, updateTime: nowIso, existed: true };
   }
   let data: DocumentData;
   if (write.op === "update") {
-    if (!live) throw new BlazeError("NOT_FOUND", `no document to update: ${write.path}`);
-    data = applyUpdate(live.data ?? {}, write.data, now);
+    if (!live) {
+      guard?.({ op: "update", path: write.path, doc: null, newDoc: null });
+      checkPrecondition(live, write);
+      throw new BlazeError("NOT_FOUND", `no document to update: ${write.path}`);
+    }
+    data = applyUpdate(before ?? {}, write.data, now);
+    guard?.({ op: "update", path: write.path, doc: before, newDoc: data });
   } else {
-    data = applySet(live?.data ?? null, write.data, now, { merge: write.merge });
+    // A create (ifVersion 0) is judged as one even where a document exists: it then fails ALREADY_EXISTS.
+    const creating = write.ifVersion === 0 || !live;
+    data = applySet(creating ? null : before, write.data, now, { merge: write.merge });
+    guard?.({ op: creating ? "create" : "update", path: write.path, doc: creating ? null : before, newDoc: data });
   }
+  checkPrecondition(live, write);
   // Counting index entries here rejects a document the index could not hold,
   // before it is acknowledged (the consumer must never meet one).
   // Composite rows count too: an array-contains field in a composite index

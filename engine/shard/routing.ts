@@ -2,6 +2,7 @@
  * Document path -> logical shard, and shard -> Durable Object stub.
  * The number of shards is fixed per deployment (wrangler.toml SHARD_COUNT).
  */
+import type { AuthContext } from "../core/auth";
 import { fnv1a32 } from "../core/hash";
 import type { RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
@@ -34,19 +35,26 @@ export interface ShardStatus {
 
 export interface ShardApi {
   get(shard: number, path: string): Promise<RpcResult<DocumentSnapshot | null>>;
-  commit(shard: number, writes: Write[], idem?: Idempotency): Promise<RpcResult<WriteResult[]>>;
+  commit(shard: number, writes: Write[], auth: AuthContext, idem?: Idempotency): Promise<RpcResult<WriteResult[]>>;
   fetchChange(shard: number, path: string): Promise<RpcResult<Change>>;
   acked(shard: number, watermark: number): Promise<RpcResult<void>>;
   lastSeq(shard: number): Promise<RpcResult<number>>;
   syncPoint(shard: number): Promise<RpcResult<number>>;
   status(shard: number, watermark: number): Promise<RpcResult<ShardStatus>>;
-  runBatch(shard: number, txnId: string, groups: ShardWrites[], idem?: Idempotency): Promise<RpcResult<BatchOutcome>>;
-  prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<PreparedResult[]>>;
+  runBatch(shard: number, txnId: string, groups: ShardWrites[], auth: AuthContext, idem?: Idempotency): Promise<RpcResult<BatchOutcome>>;
+  prepare(shard: number, txnId: string, coordinator: number, writes: Write[], auth: AuthContext): Promise<RpcResult<PreparedResult[]>>;
   commitPrepared(shard: number, txnId: string): Promise<RpcResult<WriteResult[]>>;
   abortPrepared(shard: number, txnId: string): Promise<RpcResult<void>>;
   decide(shard: number, txnId: string): Promise<RpcResult<"committed" | "aborted" | "pending">>;
   fetch(request: Request): Promise<Response>;
 }
+
+/**
+ * Internal header on the relay's socket to a shard: the caller's AuthContext
+ * as JSON, by which the shard judges that socket's document listeners. Always
+ * set by the Worker (shard/client.ts), never taken from a client.
+ */
+export const AUTH_HEADER = "X-Blaze-Auth";
 
 export function shardStub(env: Env, shard: number): ShardApi {
   return env.SHARDS.get(env.SHARDS.idFromName(`shard-${shard}`)) as unknown as ShardApi;

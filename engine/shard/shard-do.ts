@@ -6,6 +6,9 @@
  * RPC methods take the shard number, since a Durable Object does not know the
  * name it was addressed by; the first call records it.
  */
+import { ANONYMOUS, type AuthContext } from "../core/auth";
+import { projectRules } from "../auth/load-rules";
+import { writeGuard } from "./write-rules";
 import { DurableObject } from "cloudflare:workers";
 import { BlazeError, toRpcResult, unwrap, type RpcResult } from "../core/errors";
 import { LIMITS } from "../core/limits";
@@ -19,7 +22,7 @@ import { DocListeners } from "./doc-listeners";
 import { DocStore, type KeyedCommit, type PreparedResult } from "./doc-store";
 import type { Idempotency } from "./idempotency";
 import { metaDatabase } from "../index/routing";
-import { shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
+import { AUTH_HEADER, shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
 
 /** Test hooks: make the next N calls of a step fail, as a crash would. */
 export interface Faults {
@@ -96,15 +99,15 @@ export class ShardDO extends DurableObject<Env> {
     });
   }
 
-  /** Applies writes that all belong to this shard, atomically; a repeat of a key answers its first outcome. */
-  async commit(shard: number, writes: Write[], idem?: Idempotency): Promise<RpcResult<WriteResult[]>> {
+  /** Applies writes that all belong to this shard, atomically; a repeat of a key answers its first outcome. The rules judge each write as `auth`. */
+  async commit(shard: number, writes: Write[], auth: AuthContext, idem?: Idempotency): Promise<RpcResult<WriteResult[]>> {
     return this.rpc(shard, async (store) => {
       const keyed = this.keyed(idem);
       const prior = keyed && store.keys.find<WriteResult[]>(keyed.idem, keyed.notBefore);
       if (prior) return prior;
       this.checkIndexLag(store);
       await this.resolveLocks(writes.map((w) => w.path), "write");
-      const { changes, results } = store.commit(writes, new Date(), keyed);
+      const { changes, results } = store.commit(writes, new Date(), writeGuard(projectRules, auth), keyed);
       this.afterCommit(changes);
       await this.injectRestart("commit");
       return results;
@@ -157,10 +160,10 @@ export class ShardDO extends DurableObject<Env> {
 
   // ---- multi-shard batches (two-phase commit) ---------------------------
 
-  async runBatch(shard: number, txnId: string, groups: ShardWrites[], idem?: Idempotency): Promise<RpcResult<BatchOutcome>> {
+  async runBatch(shard: number, txnId: string, groups: ShardWrites[], auth: AuthContext, idem?: Idempotency): Promise<RpcResult<BatchOutcome>> {
     return this.rpc(shard, async () => {
       try {
-        const outcome = await this.coordinator().run(txnId, shard, groups, Date.now(), this.keyed(idem));
+        const outcome = await this.coordinator().run(txnId, shard, groups, Date.now(), auth, this.keyed(idem));
         await this.injectRestart("commit");
         return outcome;
       } finally {
@@ -169,14 +172,14 @@ export class ShardDO extends DurableObject<Env> {
     });
   }
 
-  async prepare(shard: number, txnId: string, coordinator: number, writes: Write[]): Promise<RpcResult<PreparedResult[]>> {
+  async prepare(shard: number, txnId: string, coordinator: number, writes: Write[], auth: AuthContext): Promise<RpcResult<PreparedResult[]>> {
     return this.rpc(shard, async (store) => {
       if (this.faults.failPrepare > 0) {
         this.faults.failPrepare--;
         throw new Error("injected fault: prepare");
       }
       this.checkIndexLag(store);
-      const planned = store.prepare(txnId, coordinator, writes, new Date());
+      const planned = store.prepare(txnId, coordinator, writes, new Date(), writeGuard(projectRules, auth));
       this.scheduleAlarm(Date.now() + this.prepareTimeoutMs());
       return planned;
     });
@@ -211,8 +214,9 @@ export class ShardDO extends DurableObject<Env> {
   async fetch(request: Request): Promise<Response> {
     const shard = Number(request.headers.get("X-Blaze-Shard"));
     this.storeFor(shard);
+    const auth = request.headers.get(AUTH_HEADER);
     const pair = new WebSocketPair();
-    this.sockets.accept(pair[1]);
+    this.sockets.accept(pair[1], auth ? (JSON.parse(auth) as AuthContext) : ANONYMOUS);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -403,14 +407,14 @@ export class ShardDO extends DurableObject<Env> {
     const participant = (shard: number): Participant => {
       if (shard === self.store!.shard) {
         return {
-          prepare: async (txnId, coordinator, writes) => unwrap(await self.prepare(shard, txnId, coordinator, writes)),
+          prepare: async (txnId, coordinator, writes, auth) => unwrap(await self.prepare(shard, txnId, coordinator, writes, auth)),
           commit: async (txnId) => unwrap(await self.commitPrepared(shard, txnId)),
           abort: async (txnId) => unwrap(await self.abortPrepared(shard, txnId)),
         };
       }
       const stub = shardStub(self.env, shard);
       return {
-        prepare: async (txnId, coordinator, writes) => unwrap(await stub.prepare(shard, txnId, coordinator, writes)),
+        prepare: async (txnId, coordinator, writes, auth) => unwrap(await stub.prepare(shard, txnId, coordinator, writes, auth)),
         commit: async (txnId) => unwrap(await stub.commitPrepared(shard, txnId)),
         abort: async (txnId) => unwrap(await stub.abortPrepared(shard, txnId)),
       };
@@ -421,7 +425,7 @@ export class ShardDO extends DurableObject<Env> {
   private listeners(): DocListeners | null {
     if (!this.store) return null;
     const count = shardCount(this.env);
-    this.listenersCache ??= new DocListeners(this.ctx.storage.sql, this.sockets, this.store, (p) => shardOf(p, count));
+    this.listenersCache ??= new DocListeners(this.ctx.storage.sql, this.sockets, this.store, (p) => shardOf(p, count), projectRules);
     return this.listenersCache;
   }
 

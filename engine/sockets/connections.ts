@@ -6,24 +6,34 @@
  */
 
 /** Platform limit: a Durable Object holds at most 32,768 hibernated sockets. */
+import type { AuthContext } from "../core/auth";
+
 export const MAX_SOCKETS_PER_OBJECT = 32_768;
 
 export interface SocketAttachment {
   id: string;
+  /** Who opened the socket (the relay's caller), kept across hibernation: listeners are judged by it. */
+  auth?: AuthContext;
 }
 
 export class Connections {
   constructor(private readonly ctx: DurableObjectState) {}
 
   /** Accepts a server-side socket for hibernation and returns its id. */
-  accept(ws: WebSocket): string {
+  accept(ws: WebSocket, auth?: AuthContext): string {
     if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_OBJECT) {
       throw new Error(`this object already holds ${MAX_SOCKETS_PER_OBJECT} sockets (platform limit)`);
     }
     const id = crypto.randomUUID();
     this.ctx.acceptWebSocket(ws, [id]);
-    ws.serializeAttachment({ id } satisfies SocketAttachment);
+    ws.serializeAttachment((auth ? { id, auth } : { id }) satisfies SocketAttachment);
     return id;
+  }
+
+  /** The caller a socket was opened for; null for a socket opened without one. */
+  authOf(ws: WebSocket): AuthContext | null {
+    const a = ws.deserializeAttachment() as SocketAttachment | null;
+    return a?.auth ?? null;
   }
 
   idOf(ws: WebSocket): string | null {

@@ -8,5 +8,5 @@ import type { AppEnv } from "../context";
 
 export const batchRoutes = new Hono<AppEnv>().post("/", async (c) => {
   const writes = parseBatch(await readJson(c.req.raw));
-  return c.json(await commitWrites(c.env, writes, { idempotencyKey: idempotencyKey(c.req.raw) }));
+  return c.json(await commitWrites(c.env, writes, c.var.auth, { idempotencyKey: idempotencyKey(c.req.raw, c.var.auth) }));
 });

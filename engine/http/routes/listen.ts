@@ -11,10 +11,11 @@ import { connectListener } from "../../shard/client";
 import { ListenRelay } from "../../sockets/relay";
 import { connectLiveQuery, liveQueryKey } from "../../live/client";
 import { parseQuery } from "../../core/query/ast";
-import { normalizeQuery } from "../../core/query/normalize";
 import { planQuery } from "../../query/planner";
 import { indexConfig } from "../../index/load-config";
 import { shardCount, shardOf } from "../../shard/routing";
+import type { AuthContext } from "../../core/auth";
+import { callerQuery } from "../access";
 import type { AppEnv } from "../context";
 
 /**
@@ -22,25 +23,25 @@ import type { AppEnv } from "../context";
  * INVALID_ARGUMENT and FAILED_PRECONDITION, on that listener only), named by
  * its canonical key.
  */
-async function resolveLiveQuery(body: unknown): Promise<string> {
-  const nq = normalizeQuery(parseQuery(body));
+async function resolveLiveQuery(auth: AuthContext, body: unknown): Promise<string> {
+  const nq = callerQuery(auth, parseQuery(body));
   if (nq.after !== null) throw invalidArgument('a query listener takes no "after": it is strongly consistent from its first snapshot');
   planQuery(nq, { config: indexConfig });
   return liveQueryKey(nq);
 }
 
 /** Terminates the client's socket here and relays its listeners to the shards and live queries. */
-function relayClient(env: Env, request: Request): Response {
+function relayClient(env: Env, request: Request, auth: AuthContext): Response {
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   server.accept();
   const count = shardCount(env);
   const relay = new ListenRelay(server, {
     shardOf: (path) => shardOf(path, count),
-    resolveQuery: (query) => resolveLiveQuery(query),
+    resolveQuery: (query) => resolveLiveQuery(auth, query),
     connect: async (target) => {
       const res = target.startsWith("shard:")
-        ? await connectListener(env, Number(target.slice(6)), request)
+        ? await connectListener(env, Number(target.slice(6)), request, auth)
         : await connectLiveQuery(env, target.slice(6), request);
       const ws = res.webSocket;
       if (!ws) throw new Error(`${target} did not accept a socket (status ${res.status})`);
@@ -81,6 +82,6 @@ export const listenRoutes = new Hono<AppEnv>().get("/", async (c) => {
   else if (rawShard !== undefined) {
     shard = Number(rawShard);
     if (!Number.isInteger(shard) || shard < 0 || shard >= count) throw invalidArgument(`shard must be an integer in 0..${count - 1}`);
-  } else return relayClient(c.env, c.req.raw);
-  return connectListener(c.env, shard, c.req.raw);
+  } else return relayClient(c.env, c.req.raw, c.var.auth);
+  return connectListener(c.env, shard, c.req.raw, c.var.auth);
 });

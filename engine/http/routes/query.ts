@@ -8,13 +8,13 @@ import { indexConfig } from "../../index/load-config";
 import { indexDatabases, parseTopology } from "../../index/routing";
 import { parseQuery } from "../../core/query/ast";
 import { runQuery, type QueryDeps } from "../../query/executor";
-import { normalizeQuery } from "../../core/query/normalize";
 import { superviseIndexBuilds } from "../../pipeline/backfill";
 import { BACKFILL_MESSAGE } from "../../pipeline/messages";
 import { syncToken } from "../../shard/client";
 import { shardCount } from "../../shard/routing";
 import { formatToken, mergeTokens, parseToken } from "../../core/tokens";
 import { readJson } from "../request";
+import { callerQuery } from "../access";
 import type { AppEnv } from "../context";
 
 export function queryDeps(env: Env): QueryDeps {
@@ -39,7 +39,7 @@ async function strongAfter(env: Env, after: string | null): Promise<string | nul
 }
 
 export const queryRoutes = new Hono<AppEnv>().post("/", async (c) => {
-  let nq = normalizeQuery(parseQuery(await readJson(c.req.raw)));
+  let nq = callerQuery(c.var.auth, parseQuery(await readJson(c.req.raw)));
   if (nq.consistency === "strong") nq = { ...nq, after: await strongAfter(c.env, nq.after) };
   const result = await runQuery(queryDeps(c.env), nq);
   const body: Record<string, unknown> = nq.aggregate !== null ? { aggregates: result.aggregates } : { docs: result.docs };
