@@ -35,8 +35,8 @@ export class IdempotencyStore {
     if (row.fingerprint !== idem.fingerprint) {
       throw new BlazeError(
         "INVALID_ARGUMENT",
-        `Idempotency-Key ${JSON.stringify(idem.key)} was already used for a different request; use a new key for each distinct write`,
-        { idempotencyKey: idem.key },
+        `Idempotency-Key ${JSON.stringify(asSent(idem.key))} was already used for a different request; use a new key for each distinct write`,
+        { idempotencyKey: asSent(idem.key) },
       );
     }
     return JSON.parse(row.outcome) as T;
@@ -65,3 +65,6 @@ export class IdempotencyStore {
     );
   }
 }
+
+/** The key as the client sent it: the edge scopes keys to their caller as `<caller>\u0000<key>` (http/idempotency.ts). */
+const asSent = (key: string) => key.slice(key.indexOf("\u0000") + 1);
