@@ -16,8 +16,19 @@ export interface SocketLike {
 export interface BlazeSettings {
   /** Base URL of the Blaze Worker, e.g. `https://blaze.example.workers.dev` or `http://127.0.0.1:8787`. */
   url: string;
-  /** API key, sent as `Authorization: Bearer <key>` (Blaze does not check keys yet). */
+  /**
+   * API key (`blz_client_...` in apps; `blz_admin_...` only on servers): sent
+   * as `X-Blaze-Key`, and as `?key=` on the listen socket (docs/security.md).
+   */
   key?: string;
+  /**
+   * The signed-in user's ID token (a JWT from your identity provider), asked
+   * for before every request and every (re)connect of the listen socket, so a
+   * refreshed token is picked up: for Firebase Auth,
+   * `() => getAuth().currentUser?.getIdToken() ?? null`. Sent as
+   * `Authorization: Bearer <token>`; the rules see its claims as `auth`.
+   */
+  token?: () => string | null | undefined | Promise<string | null | undefined>;
   /** Replaces the global fetch (tests: `(req) => exports.default.fetch(req)` inside workerd). */
   fetch?: (request: Request) => Promise<Response>;
   /**
@@ -69,7 +80,9 @@ export class Blaze {
   async _request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     this._checkOpen();
     const h: Record<string, string> = { ...headers };
-    if (this._settings.key) h.Authorization = `Bearer ${this._settings.key}`;
+    const { key, token } = await this._credentials();
+    if (key) h["X-Blaze-Key"] = key;
+    if (token) h.Authorization = `Bearer ${token}`;
     if (body !== undefined) h["Content-Type"] = "application/json";
     const req = new Request(`${this._url}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
     let res: Response;
@@ -90,6 +103,12 @@ export class Blaze {
     }
     if (!res.ok) throw fromErrorBody(json?.error, res.status);
     return { status: res.status, body: json as T };
+  }
+
+  /** The credentials to present now: the key, and a fresh token from the app's provider. */
+  async _credentials(): Promise<{ key: string | null; token: string | null }> {
+    const token = this._settings.token ? await this._settings.token() : null;
+    return { key: this._settings.key ?? null, token: token || null };
   }
 
   /** Closes the listen socket; listeners get no further events; queued writes fail. */

@@ -134,15 +134,21 @@ export class ListenSocket {
     this.drop(1000, "terminated");
   }
 
-  private url(): string {
-    return this.db._url.replace(/^http/, "ws") + "/v1/listen";
+  /** Browsers cannot set headers on a WebSocket, so credentials go in the upgrade's query string. */
+  private async url(): Promise<string> {
+    const { key, token } = await this.db._credentials();
+    const q = new URLSearchParams();
+    if (key) q.set("key", key);
+    if (token) q.set("access_token", token);
+    const query = q.toString();
+    return this.db._url.replace(/^http/, "ws") + "/v1/listen" + (query ? `?${query}` : "");
   }
 
   private connect(): void {
     if (this.connecting || this.socket || this.closed || this.timer) return;
     this.connecting = true;
     const open = this.db._settings.webSocket ?? defaultSocket;
-    open(this.url()).then(
+    this.url().then(open).then(
       (s) => {
         this.connecting = false;
         if (this.closed) return s.close(1000, "terminated");
