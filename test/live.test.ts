@@ -3,35 +3,13 @@
  * then only changes, with Firestore's docChanges indexes; limit windows that
  * refill; per-listener errors; one registration per distinct query.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { api, BASE, eventually } from "./helpers";
+import { openListenSocket } from "./support/listen-socket";
+import { api, eventually } from "./helpers";
 
-async function connect() {
-  const res = await exports.default.fetch(new Request(`${BASE}/v1/listen`, { headers: { Upgrade: "websocket" } }));
-  expect(res.status).toBe(101);
-  const ws = res.webSocket!;
-  ws.accept();
-  const messages: any[] = [];
-  ws.addEventListener("message", (e) => messages.push(JSON.parse(e.data as string)));
-  const send = (m: unknown) => ws.send(JSON.stringify(m));
-  /** Waits until `n` messages for listener `id` are in, and takes them. */
-  const take = async (id: unknown, n = 1, timeoutMs = 5000) => {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const mine = messages.filter((m) => m.id === id);
-      if (mine.length >= n) {
-        const out = mine.slice(0, n);
-        for (const m of out) messages.splice(messages.indexOf(m), 1);
-        return out;
-      }
-      if (Date.now() > end) throw new Error(`listener ${JSON.stringify(id)}: expected ${n} messages, have ${JSON.stringify(messages)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  return { ws, send, take, messages };
-}
+const connect = () => openListenSocket();
 
 /** A client's ordered array, kept with docChanges as Firestore documents them. */
 function follow(state: string[], changes: { type: string; doc: { id: string }; oldIndex: number; newIndex: number }[]) {
