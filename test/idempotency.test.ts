@@ -60,6 +60,16 @@ describe("Idempotency-Key", () => {
     for (const p of paths) expect(await value(p)).toBe(1);
   });
 
+  it("a repeat that arrives while the first is still running waits for it and answers its outcome", async () => {
+    const paths = pathsOnDistinctShards("idem3c", 4);
+    const body = { writes: paths.map((path) => ({ op: "set", path, data: inc, merge: true })) };
+    const answers = await Promise.all([1, 2, 3].map(() => api("POST", "/v1/batch", body, keyed("k-batch-concurrent"))));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(answers[1].body).toEqual(answers[0].body);
+    expect(answers[2].body).toEqual(answers[0].body);
+    for (const p of paths) expect(await value(p)).toBe(1);
+  });
+
   it("a retried single-shard batch applies once", async () => {
     const body = { writes: [{ op: "set", path: "idem4/a", data: inc, merge: true }, { op: "update", path: "idem4/a", data: inc }] };
     const first = await api("POST", "/v1/batch", body, keyed("k-batch-1"));

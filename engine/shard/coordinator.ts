@@ -101,21 +101,13 @@ export class Coordinator {
       throw new BlazeError("ABORTED", "the batch could not be prepared on every shard; nothing was written; retry it");
     }
     const planned = prepared.map((p) => (p as PromiseFulfilledResult<Omit<WriteResult, "token">[]>).value);
-    const first = this.storage.transactionSync(() => {
-      // A concurrent repeat of the key may have committed while this one prepared.
-      const won = keyed && this.keys.find<KeyedBatch>(keyed.idem, keyed.notBefore);
-      if (won) {
-        this.setState(txnId, "aborted");
-        return won;
-      }
-      this.setState(txnId, "committed"); // the commit point
+    // The commit point, with the key's record in the same transaction. (A
+    // repeat of the key never runs alongside: the shard holds it back until
+    // this run ends.)
+    this.storage.transactionSync(() => {
+      this.setState(txnId, "committed");
       if (keyed) this.keys.record(keyed.idem, { txnId, shards, outcome: pendingOutcome(shards, planned) }, now);
-      return null;
     });
-    if (first) {
-      await Promise.allSettled(shards.map((s) => this.participant(s).abort(txnId)));
-      return this.finish(keyed!.idem.key, first);
-    }
     await this.hooks.atCommitPoint?.();
 
     const results: (WriteResult[] | null)[] = groups.map(() => null);

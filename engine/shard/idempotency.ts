@@ -5,6 +5,8 @@
  * with the first outcome instead of applying again. A key is remembered for
  * LIMITS.idempotencyWindowMs, and a shard keeps at most
  * LIMITS.idempotencyKeysPerShard of them (the alarm prunes the rest).
+ * A batch coordinator runs repeats of a key one at a time (OneAtATime), so a
+ * repeat that arrives while the first still runs waits and gets its outcome.
  */
 import { BlazeError } from "../core/errors";
 
@@ -68,3 +70,20 @@ export class IdempotencyStore {
 
 /** The key as the client sent it: the edge scopes keys to their caller as `<caller>\u0000<key>` (http/idempotency.ts). */
 const asSent = (key: string) => key.slice(key.indexOf("\u0000") + 1);
+
+/** Runs of one key go one after another (in memory: a restart ends every run anyway); runs without a key at once. */
+export class OneAtATime<T> {
+  private readonly last = new Map<string, Promise<T>>();
+
+  run(key: string | undefined, body: () => Promise<T>): Promise<T> {
+    if (key === undefined) return body();
+    const before = this.last.get(key);
+    const run = before ? before.then(body, body) : body();
+    this.last.set(key, run);
+    const forget = () => {
+      if (this.last.get(key) === run) this.last.delete(key);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+}

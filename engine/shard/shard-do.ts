@@ -20,7 +20,7 @@ import { Connections } from "../sockets/connections";
 import { Coordinator, type BatchOutcome, type Participant, type ShardWrites } from "./coordinator";
 import { DocListeners } from "./doc-listeners";
 import { DocStore, type KeyedCommit, type PreparedResult } from "./doc-store";
-import type { Idempotency } from "./idempotency";
+import { OneAtATime, type Idempotency } from "./idempotency";
 import { metaDatabase } from "../index/routing";
 import { AUTH_HEADER, shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
 
@@ -77,6 +77,8 @@ export class ShardDO extends DurableObject<Env> {
   /** Moving average of the time between commits, to tell a busy shard from an idle one. */
   private commitGapMs = Number.POSITIVE_INFINITY;
   private lastCommitAt = 0;
+  /** Keyed batches this object is coordinating now. */
+  private readonly keyedBatches = new OneAtATime<BatchOutcome>();
   readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null, maxUnapplied: null, maxUnappliedBytes: null, idempotencyWindowMs: null, restartAt: null };
   readonly outboxCounters: OutboxCounters = { sent: 0, resent: 0 };
 
@@ -163,7 +165,9 @@ export class ShardDO extends DurableObject<Env> {
   async runBatch(shard: number, txnId: string, groups: ShardWrites[], auth: AuthContext, idem?: Idempotency): Promise<RpcResult<BatchOutcome>> {
     return this.rpc(shard, async () => {
       try {
-        const outcome = await this.coordinator().run(txnId, shard, groups, Date.now(), auth, this.keyed(idem));
+        // A repeat of a keyed batch still running here waits for it (its
+        // prepare would meet the first one's locks), then is answered from its record.
+        const outcome = await this.keyedBatches.run(idem?.key, () => this.coordinator().run(txnId, shard, groups, Date.now(), auth, this.keyed(idem)));
         await this.injectRestart("commit");
         return outcome;
       } finally {
