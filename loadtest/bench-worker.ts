@@ -19,7 +19,13 @@
  *   found already applied (duplicates);
  * - POST /__bench/sql: runs one hand-written SQL query (the baseline for queries);
  * - GET /__bench/all?collection=: every document of a collection, the seed
- *   demo's fetch-everything-and-filter-on-the-client way.
+ *   demo's fetch-everything-and-filter-on-the-client way;
+ * - GET /__bench/fanout (WebSocket) and POST /__bench/fanout: a bare Durable
+ *   Object holding hibernated sockets, and one message sent to all of them
+ *   (the floor for a query listener's fan-out); GET /__bench/fanout?relay=1
+ *   puts a minimal relay in the Worker between the client and another such
+ *   object, as /v1/listen does (the cost of the relay hop alone; POST with
+ *   ?relay=1 sends to those).
  * Never deployed: only loadtest/bench.mjs starts it.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -69,6 +75,7 @@ export class ShardDO extends EngineShardDO {
 
 interface BenchEnv extends Env {
   BARE: DurableObjectNamespace<BareDO>;
+  BARE_FANOUT: DurableObjectNamespace<BareFanoutDO>;
 }
 
 export class BareDO extends DurableObject<BenchEnv> {
@@ -87,6 +94,57 @@ export class BareDO extends DurableObject<BenchEnv> {
       .one();
     return { path, version: row.version };
   }
+}
+
+/**
+ * The fan-out baseline: sockets accepted for hibernation, and a POST whose
+ * body goes to every one of them, serialised once, as a live query
+ * broadcasts a change.
+ */
+export class BareFanoutDO extends DurableObject<BenchEnv> {
+  async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+      const pair = new WebSocketPair();
+      this.ctx.acceptWebSocket(pair[1]);
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
+    const text = await request.text();
+    const sockets = this.ctx.getWebSockets();
+    for (const ws of sockets) ws.send(text);
+    return Response.json({ sent: sockets.length });
+  }
+
+  // Hibernated sockets need the handler; clients send nothing.
+  webSocketMessage(): void {}
+
+  webSocketClose(ws: WebSocket, code: number): void {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** The client's socket ends in the Worker; every frame from the object is passed on (a relay with nothing else). */
+async function relayTo(stub: DurableObjectStub, request: Request): Promise<Response> {
+  const upstream = (await stub.fetch(request)).webSocket!;
+  const [client, server] = Object.values(new WebSocketPair());
+  server.accept();
+  upstream.accept();
+  upstream.addEventListener("message", (e) => server.send(e.data));
+  const closeBoth = () => {
+    for (const ws of [server, upstream]) {
+      try {
+        ws.close(1000, "closed");
+      } catch {
+        // already closed
+      }
+    }
+  };
+  upstream.addEventListener("close", closeBoth);
+  server.addEventListener("close", closeBoth);
+  return new Response(null, { status: 101, webSocket: client });
 }
 
 const queueStats = { batches: 0, messages: 0, changes: 0, duplicates: 0, retried: 0, consumerMs: 0, maxConcurrentBatches: 0, sentMessages: 0, sentChanges: 0 };
@@ -169,6 +227,12 @@ export default {
       JSON.parse(body); // parse like the real path does
       const stub = env.BARE.get(env.BARE.idFromName(`bare-${fnv1a32(path) % 16}`));
       return Response.json(await stub.write(path, body));
+    }
+    if (url.pathname === "/__bench/fanout") {
+      // The relayed sockets live on an object of their own: a POST reaches one set.
+      const relayed = url.searchParams.has("relay");
+      const stub = env.BARE_FANOUT.get(env.BARE_FANOUT.idFromName(relayed ? "fanout-relayed" : "fanout"));
+      return relayed && request.headers.get("Upgrade") === "websocket" ? relayTo(stub, request) : stub.fetch(request);
     }
     if (url.pathname === "/__bench/d1-version") {
       const row = await env.DB.prepare(`SELECT version FROM documents WHERE path = ?`).bind(url.searchParams.get("path")).first<{ version: number }>();

@@ -1,4 +1,4 @@
-// Benchmark entry: `npm run bench -- <scenario>` (write, query, ingest, live, sdk-size; default: all).
+// Benchmark entry: `npm run bench -- <scenario>` (write, query, ingest, live, fanout, sdk-size; default: all).
 // Each scenario starts its own `wrangler dev` on a fresh state folder, runs
 // Blaze and its baselines side by side in one run, prints the figures and the
 // ratios, and writes them to bench-results/<scenario>.json.
@@ -11,6 +11,7 @@ const scenarios = {
   query: () => import("./scenarios/query.mjs"),
   ingest: () => import("./scenarios/ingest.mjs"),
   live: () => import("./scenarios/live.mjs"),
+  fanout: () => import("./scenarios/fanout.mjs"),
   "sdk-size": () => import("./scenarios/sdk-size.mjs"),
 };
 

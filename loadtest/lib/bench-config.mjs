@@ -1,5 +1,5 @@
 // Writes the benchmark's wrangler config next to wrangler.toml: the same
-// bindings, with loadtest/bench-worker.ts as main and the baseline DO added.
+// bindings, with loadtest/bench-worker.ts as main and the baseline DOs added.
 // Generated (and git-ignored) so it can never drift from wrangler.toml.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,8 +17,9 @@ export function writeBenchConfig({ indexDatabases = 1 } = {}) {
   const base = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
   let toml = base
     .replace(/^main = .*$/m, 'main = "loadtest/bench-worker.ts"')
-    .replace(/new_sqlite_classes = \["ShardDO"\]/, 'new_sqlite_classes = ["ShardDO", "BareDO"]')
-    .concat(`\n[[durable_objects.bindings]]\nname = "BARE"\nclass_name = "BareDO"\n`);
+    .replace(/new_sqlite_classes = \["ShardDO"\]/, 'new_sqlite_classes = ["ShardDO", "BareDO", "BareFanoutDO"]')
+    .concat(`\n[[durable_objects.bindings]]\nname = "BARE"\nclass_name = "BareDO"\n`)
+    .concat(`\n[[durable_objects.bindings]]\nname = "BARE_FANOUT"\nclass_name = "BareFanoutDO"\n`);
   for (const [i, name] of indexBindings(indexDatabases).entries()) {
     if (i === 0) continue;
     const id = `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`;

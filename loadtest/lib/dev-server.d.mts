@@ -7,6 +7,8 @@ export interface DevServer {
   url: string;
   /** wrangler's process id (the group leader of its workerd children). */
   pid: number;
+  /** The Worker's V8 inspector (Chrome DevTools Protocol), for CPU profiles. */
+  inspectorPort: number;
   output(): string;
   kill(): void;
   stop(): Promise<void>;

@@ -90,6 +90,7 @@ export async function startDevServer({ config = "wrangler.toml", persistTo, vars
   return {
     url,
     pid: child.pid,
+    inspectorPort: inspector,
     output: () => output,
     kill: () => killGroup(child, "SIGKILL"),
     stop: async () => {
