@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 
 // `import ... from "blaze/sdk"` (package.json "exports"): Node and tsc resolve
 // a package's own name, Vite does not, so tests get it as an alias.
@@ -19,6 +20,7 @@ const workersResolve = {
 // applied by test/setup/apply-migrations.ts) and the real queue handler.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
+  const jwtTestKeys = JSON.parse(readFileSync(new URL("./test/fixtures/jwt-test-keys.json", import.meta.url), "utf8"));
   return {
     test: {
       projects: [
@@ -26,7 +28,7 @@ export default defineConfig(async () => {
           resolve,
           test: {
             name: "unit",
-            include: ["engine/core/**/*.test.ts", "engine/index/**/*.test.ts", "engine/pipeline/**/*.test.ts", "engine/query/**/*.test.ts", "engine/shard/**/*.test.ts", "engine/sockets/**/*.test.ts", "sdk/**/*.test.ts", "demo/src/**/*.test.ts", "scripts/**/*.test.ts"],
+            include: ["engine/core/**/*.test.ts", "engine/auth/**/*.test.ts", "engine/index/**/*.test.ts", "engine/pipeline/**/*.test.ts", "engine/query/**/*.test.ts", "engine/shard/**/*.test.ts", "engine/sockets/**/*.test.ts", "sdk/**/*.test.ts", "demo/src/**/*.test.ts", "scripts/**/*.test.ts"],
             exclude: ["**/*.workers.test.ts"],
             environment: "node",
           },
@@ -55,6 +57,13 @@ export default defineConfig(async () => {
                   INDEX_SPLIT_COLLECTIONS: "events",
                   OUTBOX_RESEND_MS: "2000",
                   PREPARE_TIMEOUT_MS: "1000",
+                  // As under `npm start`: no admin key required (test/auth.defaults.test.ts checks without).
+                  BLAZE_DEV: "true",
+                  // Test-only JWT settings (test/auth.jwt.test.ts); the key pairs are a fixture, never real.
+                  JWT_SECRET: "test-only-hs256-secret-0123456789abcdef",
+                  JWT_JWKS: JSON.stringify(jwtTestKeys.jwks),
+                  JWT_ISSUER: "https://issuer.blaze.test",
+                  JWT_AUDIENCE: "blaze-test",
                 },
               },
             }),

@@ -2,7 +2,9 @@
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { shardCount, shardOf } from "../engine/shard/routing";
-import { indexDatabases, indexShardOf, parseTopology } from "../engine/index/routing";
+import { indexDatabases, indexShardOf, metaDatabase, parseTopology } from "../engine/index/routing";
+import { createApiKey } from "../engine/auth/key-store";
+import type { KeyRole } from "../engine/auth/key-format";
 import { parseDocumentPath } from "../engine/core/paths";
 import { formatToken, mergeTokens, parseToken } from "../engine/core/tokens";
 import type { DocumentData } from "../engine/core/values";
@@ -97,4 +99,20 @@ export async function seed(docs: Record<string, DocumentData>): Promise<string> 
     tokens.push(...r.body.results.map((x: { token: string }) => parseToken(x.token)));
   }
   return formatToken(mergeTokens(...tokens));
+}
+
+/**
+ * A new API key in the test D1 (the first index shard), made by the engine's
+ * own key code: `{ id, key, headers }` with `Authorization: Bearer <key>`.
+ */
+export async function createKey(role: KeyRole, name = "test") {
+  const { id, key } = await createApiKey(metaDatabase(env), role, name);
+  return { id, key, headers: { Authorization: `Bearer ${key}` } };
+}
+
+let admin: Promise<Record<string, string>> | undefined;
+/** Headers with an admin key, for the admin-only routes (/v1/status, /v1/admin/*, /v1/listen?doc=). One key per test file. */
+export function adminHeaders(): Promise<Record<string, string>> {
+  admin ??= createKey("admin", "test admin").then((k) => k.headers);
+  return admin;
 }

@@ -1,10 +1,11 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, BASE, pathsOnDistinctShards, shardFor } from "./helpers";
+import { adminHeaders, api, BASE, pathsOnDistinctShards, shardFor } from "./helpers";
 
-/** Opens /v1/listen through the real Worker and collects server messages. */
+/** Opens /v1/listen through the real Worker and collects server messages (`doc=`/`shard=`, the internal routes, with an admin key). */
 async function connect(query: string) {
-  const res = await exports.default.fetch(new Request(`${BASE}/v1/listen?${query}`, { headers: { Upgrade: "websocket" } }));
+  const auth = query === "" ? {} : await adminHeaders();
+  const res = await exports.default.fetch(new Request(`${BASE}/v1/listen?${query}`, { headers: { Upgrade: "websocket", ...auth } }));
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   ws.accept();
@@ -146,7 +147,7 @@ describe("document listeners", () => {
   });
 
   it("rejects a bad listen URL", async () => {
-    const res = await api("GET", "/v1/listen?shard=99999", undefined, { Upgrade: "websocket" });
+    const res = await api("GET", "/v1/listen?shard=99999", undefined, { Upgrade: "websocket", ...(await adminHeaders()) });
     expect(res.status).toBe(400);
     const plain = await api("GET", "/v1/listen");
     expect(plain.status).toBe(412);

@@ -16,7 +16,7 @@ import { parseTopology } from "../engine/index/routing";
 import { consumerHooks, type ConsumerDeps } from "../engine/pipeline/consumer";
 import { BISECT_MAX_BATCHES, quarantineFor } from "../engine/pipeline/quarantine";
 import { readWatermark } from "../engine/pipeline/watermarks";
-import { api, BASE, d1Doc, eventually, pathsOnSameShard, shardFor, shardStubFor } from "./helpers";
+import { adminHeaders, api, BASE, d1Doc, eventually, pathsOnSameShard, shardFor, shardStubFor } from "./helpers";
 
 const outboxCount = (shard: number) =>
   runInDurableObject(shardStubFor(shard) as any, (_i: ShardDO, state: DurableObjectState) =>
@@ -27,13 +27,13 @@ const quarantinedRows = async (shard: number) =>
   (await env.DB.prepare(`SELECT seq, path, reason, attempts FROM quarantined WHERE shard = ? ORDER BY seq`).bind(shard).all<any>()).results;
 
 async function shardStatus(shard: number) {
-  const r = await api("GET", "/v1/status");
+  const r = await api("GET", "/v1/status", undefined, await adminHeaders());
   expect(r.status).toBe(200);
   return { index: r.body.index, shard: r.body.shards.find((s: { shard: number }) => s.shard === shard) };
 }
 
 const replay = async (query = "") => {
-  const r = await api("POST", `/v1/admin/replay-quarantined${query}`);
+  const r = await api("POST", `/v1/admin/replay-quarantined${query}`, undefined, await adminHeaders());
   expect(r.status).toBe(200);
   return r.body;
 };
@@ -155,7 +155,7 @@ describe("quarantine", () => {
   });
 
   it("refuses a bad shard number", async () => {
-    const r = await api("POST", "/v1/admin/replay-quarantined?shard=x");
+    const r = await api("POST", "/v1/admin/replay-quarantined?shard=x", undefined, await adminHeaders());
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe("INVALID_ARGUMENT");
   });

@@ -6,12 +6,12 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ShardDO } from "../engine/shard/shard-do";
-import { api, eventually, pathsOnSameShard, runAlarm, shardFor, shardStubFor } from "./helpers";
+import { adminHeaders, api, eventually, pathsOnSameShard, runAlarm, shardFor, shardStubFor } from "./helpers";
 
 const onShard = (shard: number, f: (i: ShardDO) => void) => runInDurableObject(shardStubFor(shard) as any, (i: ShardDO) => f(i));
 
 async function status() {
-  const r = await api("GET", "/v1/status");
+  const r = await api("GET", "/v1/status", undefined, await adminHeaders());
   expect(r.status).toBe(200);
   return r.body;
 }

@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { BlazeError } from "../core/errors";
-import { authenticate } from "./auth";
+import { adminOnly, authenticate } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponse } from "./render-error";
 import { adminRoutes } from "./routes/admin";
@@ -17,6 +17,9 @@ import { statusRoutes } from "./routes/status";
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use("/v1/*", authenticate);
+  app.use("/v1/status", adminOnly);
+  app.use("/v1/status/*", adminOnly);
+  app.use("/v1/admin/*", adminOnly);
   app.route("/v1/docs", docRoutes);
   app.route("/v1/batch", batchRoutes);
   app.route("/v1/listen", listenRoutes);

@@ -1,13 +1,21 @@
 /**
- * Where authentication will plug in (API keys, JWT: a later issue). Today every
- * request is anonymous; routes read `c.var.auth`, so adding verification here
- * changes no route.
+ * Authentication at the edge (engine/auth/): a deployment that is not
+ * configured refuses everything; otherwise the request's credentials become
+ * `c.var.auth`, which routes, shards and listeners use for the rules.
  */
 import type { MiddlewareHandler } from "hono";
-import { ANONYMOUS } from "../core/auth";
+import { assertConfigured } from "../auth/configured";
+import { authenticateRequest, requireAdmin } from "../auth/authenticate";
 import type { AppEnv } from "./context";
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("auth", ANONYMOUS);
+  await assertConfigured(c.env);
+  c.set("auth", (await authenticateRequest(c.env, c.req.raw)).auth);
+  await next();
+};
+
+/** Operator routes: an admin key, or UNAUTHENTICATED / PERMISSION_DENIED. */
+export const adminOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  requireAdmin(c.var.auth, `${c.req.method} ${new URL(c.req.url).pathname}`);
   await next();
 };

@@ -226,3 +226,23 @@ export const indexConfigOwner = sqliteTable(
   },
   (t) => [check("index_config_current", sql`${t.current} = 1`)],
 );
+
+/**
+ * API keys (engine/auth/): only the SHA-256 of each key's secret is stored,
+ * so a leaked database leaks no usable key. Used in the first index shard
+ * only. A revoked key keeps its row (revoked_at set) for the audit trail.
+ */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    /** The public part of the key (`blz_<role>_<id>_<secret>`), looked up per request. */
+    id: text("id").primaryKey(),
+    role: text("role", { enum: ["admin", "client"] }).notNull(),
+    name: text("name").notNull().default(""),
+    /** SHA-256 of the secret, lowercase hex. */
+    secretHash: text("secret_hash").notNull(),
+    createdAt: text("created_at").notNull(),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [check("api_keys_role", sql`${t.role} IN ('admin', 'client')`), index("api_keys_active_role").on(t.role, t.revokedAt)],
+);

@@ -10,6 +10,10 @@ export interface DevServer {
   /** The Worker's V8 inspector (Chrome DevTools Protocol), for CPU profiles. */
   inspectorPort: number;
   output(): string;
+  /** An admin key, created in the server's D1 on first call. */
+  adminKey(): Promise<string>;
+  /** `Authorization: Bearer <adminKey()>`. */
+  adminHeaders(): Promise<Record<string, string>>;
   kill(): void;
   stop(): Promise<void>;
 }

@@ -6,6 +6,8 @@ import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { d1Execute } from "../../scripts/d1.mjs";
+import { createKey } from "../../scripts/api-keys.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -37,33 +39,20 @@ export async function migrate({ config = "wrangler.toml", persistTo, database = 
   });
 }
 
-/**
- * Runs SQL against local D1 and returns the rows. A running dev server may
- * be writing the same SQLite file (its consumer): a read that meets its
- * write lock (SQLITE_BUSY) is tried again, up to about 5 s.
- */
+/** Runs SQL against local D1 and returns the rows (SQLITE_BUSY from a running server is tried again). */
 export async function d1Query({ config = "wrangler.toml", persistTo, database = "DB", sql }) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const { stdout } = await promisify(execFile)(
-        WRANGLER,
-        ["d1", "execute", database, "--local", "--config", config, "--persist-to", persistTo, "--json", "--command", sql],
-        { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, maxBuffer: 256 * 1024 * 1024 },
-      );
-      return JSON.parse(stdout)[0].results;
-    } catch (e) {
-      const busy = /SQLITE_BUSY|database is locked/.test(String(e?.message ?? e));
-      if (!busy || attempt >= 20) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  return d1Execute({ config, persistTo, database, sql });
 }
 
 /**
  * Starts wrangler dev; resolves once it answers HTTP. `kill()` sends SIGKILL
  * to the whole process group (wrangler and its workerd children), as a crash.
+ * It runs as `npm start` does (BLAZE_DEV: no admin key required);
+ * `adminKey()` creates an admin key in its D1 on first use, for the
+ * admin-only routes (/v1/status, /v1/listen?doc=).
  */
 export async function startDevServer({ config = "wrangler.toml", persistTo, vars = {}, logLevel = "warn" } = {}) {
+  vars = { BLAZE_DEV: "true", ...vars };
   const port = await freePort();
   const inspector = await freePort();
   const args = ["dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
@@ -87,10 +76,14 @@ export async function startDevServer({ config = "wrangler.toml", persistTo, vars
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  let admin;
+  const adminKey = () => (admin ??= createKey({ role: "admin", name: "dev server", persistTo, config }).then((k) => k.key));
   return {
     url,
     pid: child.pid,
     inspectorPort: inspector,
+    adminKey,
+    adminHeaders: async () => ({ Authorization: `Bearer ${await adminKey()}` }),
     output: () => output,
     kill: () => killGroup(child, "SIGKILL"),
     stop: async () => {

@@ -77,8 +77,9 @@ async function runWith(indexDatabases) {
   const url = server.url;
   const post = (path, body) =>
     fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }).then(mustOk).then((r) => r.json());
-  const getJson = (path) => fetch(`${url}${path}`).then(mustOk).then((r) => r.json());
-  const status = () => getJson("/v1/status");
+  const getJson = (path, headers = {}) => fetch(`${url}${path}`, { headers }).then(mustOk).then((r) => r.json());
+  const admin = await server.adminHeaders();
+  const status = () => getJson("/v1/status", admin);
   const caughtUp = (st) => st.shards.every((s) => s.lagChanges === 0);
   console.log(`\n-- ${indexDatabases} index database(s): INDEX_SHARDS=${bindings.join(",")}${indexDatabases > 1 ? ` INDEX_SPLIT_COLLECTIONS=${SPLIT}` : ""}${LAG_LIMIT ? ` INDEX_LAG_LIMIT=${LAG_LIMIT}` : ""}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   try {

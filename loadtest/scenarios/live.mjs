@@ -88,7 +88,7 @@ export async function run() {
       others.ws.close();
       // Let the index absorb the throughput run before the next round's strong first reads.
       for (const end = Date.now() + 120_000; Date.now() < end; ) {
-        const status = await (await call("GET", "/v1/status")).json();
+        const status = await (await fetch(`${server.url}/v1/status`, { headers: await server.adminHeaders() }).then(mustOk)).json();
         if (status.index.lagChanges === 0) break;
         await new Promise((r) => setTimeout(r, 200));
       }

@@ -61,7 +61,7 @@ export async function run() {
     const lag = summarize(lags);
 
     // Document listener: write sent -> change received on the WebSocket, paced.
-    const listenerLatencies = await listenerLatency(server.url, put);
+    const listenerLatencies = await listenerLatency(server.url, put, await server.adminKey());
     const listener = summarize(listenerLatencies.relay);
     const listenerDirect = summarize(listenerLatencies.direct);
     const summary = {
@@ -103,7 +103,7 @@ export async function run() {
  * at a time, so the next change message is that write's (it may arrive
  * before the HTTP response does).
  */
-async function listenerLatency(url, put) {
+async function listenerLatency(url, put, adminKey) {
   const path = "listen/doc";
   await put(`${url}/v1/docs/${path}`);
   const open = async (query) => {
@@ -121,7 +121,8 @@ async function listenerLatency(url, put) {
     return { ws, next };
   };
   const relay = await open("");
-  const direct = await open(`?doc=${path}`);
+  // The internal route is admin only; a WebSocket takes its key as ?key=.
+  const direct = await open(`?doc=${path}&key=${adminKey}`);
   const latencies = { relay: [], direct: [] };
   for (let i = 0; i < LISTENER_WRITES; i++) {
     const changes = [relay.next(), direct.next()];

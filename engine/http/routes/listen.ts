@@ -1,8 +1,8 @@
 /**
  * GET /v1/listen: one WebSocket per client for all its listeners, relayed
  * by the Worker to the shards that serve them (sockets/relay.ts).
- * Internal route: `?doc=<path>` or `?shard=<n>` connects straight to one
- * shard's hibernated sockets (the relay's upstreams use it).
+ * Internal route, admin only: `?doc=<path>` or `?shard=<n>` connects
+ * straight to one shard's hibernated sockets.
  */
 import { Hono } from "hono";
 import { BlazeError, invalidArgument } from "../../core/errors";
@@ -16,6 +16,7 @@ import { indexConfig } from "../../index/load-config";
 import { shardCount, shardOf } from "../../shard/routing";
 import type { AuthContext } from "../../core/auth";
 import { callerQuery } from "../access";
+import { requireAdmin } from "../../auth/authenticate";
 import type { AppEnv } from "../context";
 
 /**
@@ -77,6 +78,8 @@ export const listenRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const count = shardCount(c.env);
   const doc = c.req.query("doc");
   const rawShard = c.req.query("shard");
+  // Straight to a shard, past the relay (and the rules it applies): operators and tests only.
+  if (doc !== undefined || rawShard !== undefined) requireAdmin(c.var.auth, "GET /v1/listen?doc= / ?shard= (the internal listen routes)");
   let shard: number;
   if (doc !== undefined) shard = shardOf(parseDocumentPath(doc).path, count);
   else if (rawShard !== undefined) {

@@ -1,0 +1,50 @@
+/**
+ * Where credentials travel: `Authorization: Bearer <API key or JWT>` (told
+ * apart by the key prefix), `X-Blaze-Key: <API key>` (so a client key and a
+ * user's JWT can travel together), and, on the WebSocket upgrade only
+ * (browsers cannot set headers there), `?key=` and `?access_token=`.
+ * Anything malformed is refused, never read as "no credential".
+ */
+import { BlazeError } from "../core/errors";
+import { looksLikeKey } from "./key-format";
+
+export interface PresentedCredentials {
+  key: string | null;
+  jwt: string | null;
+}
+
+const unauthenticated = (message: string) => new BlazeError("UNAUTHENTICATED", message);
+
+export function presentedCredentials(request: Request): PresentedCredentials {
+  const found: PresentedCredentials = { key: null, jwt: null };
+  const put = (kind: keyof PresentedCredentials, value: string, from: string) => {
+    if (found[kind] !== null) throw unauthenticated(`two ${kind === "key" ? "API keys" : "JWTs"} presented (the second in ${from}); send one`);
+    found[kind] = value;
+  };
+  const authorization = request.headers.get("Authorization");
+  if (authorization !== null) {
+    const m = /^Bearer +(\S+)\s*$/i.exec(authorization);
+    if (!m) throw unauthenticated("Authorization must be `Bearer <API key or JWT>`");
+    put(looksLikeKey(m[1]) ? "key" : "jwt", m[1], "Authorization");
+  }
+  const header = request.headers.get("X-Blaze-Key");
+  if (header !== null) {
+    if (!looksLikeKey(header.trim())) throw unauthenticated("X-Blaze-Key takes an API key (blz_...); send a JWT as Authorization: Bearer");
+    put("key", header.trim(), "X-Blaze-Key");
+  }
+  const url = new URL(request.url);
+  const key = url.searchParams.get("key");
+  const token = url.searchParams.get("access_token");
+  if (key !== null || token !== null) {
+    // Query strings end up in logs; only the WebSocket upgrade, which cannot carry headers from a browser, takes them.
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      throw unauthenticated("credentials in the URL (?key=, ?access_token=) are accepted only on the WebSocket upgrade of GET /v1/listen; send an Authorization header");
+    }
+    if (key !== null) {
+      if (!looksLikeKey(key)) throw unauthenticated("?key= takes an API key (blz_...); send a JWT as ?access_token=");
+      put("key", key, "?key=");
+    }
+    if (token !== null) put("jwt", token, "?access_token=");
+  }
+  return found;
+}
