@@ -3,5 +3,8 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     /** Second index shard, bound in tests only (vitest.config.ts). */
     DB2: D1Database;
+    /** Tests only (vitest.config.ts): as under `npm start`, and the test JWT secret. */
+    BLAZE_DEV: string;
+    JWT_SECRET: string;
   }
 }
