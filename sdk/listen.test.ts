@@ -1,6 +1,6 @@
 /** The listen socket's protocol handling against a fake socket: reconnects, resume tokens, re-listens, per-listener errors. */
-import { describe, expect, it } from "vitest";
-import { collection, doc, initializeBlaze, onSnapshot, query, terminate, where, type DocumentSnapshot, type QuerySnapshot, type SocketLike } from "blaze/sdk";
+import { describe, expect, it, vi } from "vitest";
+import { collection, doc, initializeBlaze, onSnapshot, query, setDoc, terminate, where, type DocumentSnapshot, type QuerySnapshot, type SocketLike } from "blaze/sdk";
 
 class FakeSocket implements SocketLike {
   sent: any[] = [];
@@ -23,12 +23,13 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function setup(heartbeatMs?: number) {
+function setup(heartbeatMs?: number, fetch?: (req: Request) => Promise<Response>) {
   const sockets: FakeSocket[] = [];
   const db = initializeBlaze({
     url: "http://blaze.test",
     listenIdleMs: 10,
     heartbeatMs,
+    fetch,
     webSocket: async () => {
       const s = new FakeSocket();
       sockets.push(s);
@@ -171,5 +172,34 @@ describe("listen socket heartbeat", () => {
     expect(pings(sockets[0])).toBe(0);
     expect(sockets.length).toBe(1);
     await terminate(db);
+  });
+});
+
+describe("listen socket and the offline write queue", () => {
+  it("a reconnect wakes the queue: a waiting write goes out at once, not at its next retry", async () => {
+    // Backoffs at their longest, so the timings below are exact.
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.999);
+    try {
+      const net = { online: false, tries: 0 };
+      const { db, sockets } = setup(undefined, async () => {
+        net.tries++;
+        if (!net.online) throw new TypeError("fetch failed");
+        return Response.json({});
+      });
+      onSnapshot(doc(db, "u/a"), () => {});
+      await until(() => sockets[0]?.sent.length === 1);
+      const write = setDoc(doc(db, "u/b"), { n: 1 });
+      // Tries at about 0 (the write, then the queue at once), 250 and 750 ms; the next would be at about 1,750 ms.
+      await until(() => net.tries === 4);
+      net.online = true;
+      const dropped = Date.now();
+      sockets[0].drop(); // reconnects after 250 ms
+      await write;
+      expect(Date.now() - dropped).toBeLessThan(700);
+      expect(sockets.length).toBe(2);
+      await terminate(db);
+    } finally {
+      random.mockRestore();
+    }
   });
 });
