@@ -1,6 +1,8 @@
 // Write path: Blaze's PUT (validation, shard DO commit of document + change
-// log + outbox, broadcast, alarm) against a bare DO SQLite write, through the
-// same wrangler dev, interleaved in rounds so drift hits both; then index lag
+// log + outbox, broadcast, alarm) against a bare DO SQLite write, and the same
+// PUT with an Idempotency-Key (what every SDK write sends: a SHA-256 of the
+// writes at the edge, one more row in the commit), through the same wrangler
+// dev, interleaved in rounds so drift hits all three; then index lag
 // (write acknowledged -> visible in D1) with paced writes.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,10 +24,12 @@ export async function run() {
   await migrate({ config, persistTo });
   const server = await startDevServer({ config, persistTo });
   const body = (i) => JSON.stringify({ title: `item ${i}`, n: i, tags: ["a", "b"], nested: { x: i % 7 } });
-  const put = (url) => fetch(url, { method: "PUT", body: body(Date.now()), headers: { "Content-Type": "application/json" } }).then(mustOk).then((r) => r.json());
+  const put = (url, headers = {}) =>
+    fetch(url, { method: "PUT", body: body(Date.now()), headers: { "Content-Type": "application/json", ...headers } }).then(mustOk).then((r) => r.json());
   try {
     const bare = (i) => put(`${server.url}/__bench/bare/bench/d${i % 1000}`);
     const full = (i) => put(`${server.url}/v1/docs/bench/d${i % 1000}`);
+    const keyed = (i) => put(`${server.url}/v1/docs/bench/d${i % 1000}`, { "Idempotency-Key": crypto.randomUUID() });
     // Warm up both paths (isolates, DOs, SQLite pages).
     await closedLoop({ total: 1000, concurrency: CONCURRENCY, op: bare });
     await closedLoop({ total: 1000, concurrency: CONCURRENCY, op: full });
@@ -34,9 +38,10 @@ export async function run() {
     for (let r = 0; r < ROUNDS; r++) {
       const b = await closedLoop({ total: PER_ROUND, concurrency: CONCURRENCY, op: bare });
       const f = await closedLoop({ total: PER_ROUND, concurrency: CONCURRENCY, op: full });
-      rounds.push({ bare: b, blaze: f, ratioP50: f.p50 / b.p50, ratioThroughput: b.perSecond / f.perSecond });
+      const k = await closedLoop({ total: PER_ROUND, concurrency: CONCURRENCY, op: keyed });
+      rounds.push({ bare: b, blaze: f, keyed: k, ratioP50: f.p50 / b.p50, ratioThroughput: b.perSecond / f.perSecond, keyedP50Ratio: k.p50 / f.p50, keyedThroughputRatio: f.perSecond / k.perSecond });
       console.log(
-        `round ${r + 1}: bare ${fmt(b.perSecond, 0)}/s p50 ${fmt(b.p50)} p99 ${fmt(b.p99)} ms | blaze ${fmt(f.perSecond, 0)}/s p50 ${fmt(f.p50)} p99 ${fmt(f.p99)} ms | p50 ratio ${fmt(f.p50 / b.p50)}x`,
+        `round ${r + 1}: bare ${fmt(b.perSecond, 0)}/s p50 ${fmt(b.p50)} p99 ${fmt(b.p99)} ms | blaze ${fmt(f.perSecond, 0)}/s p50 ${fmt(f.p50)} p99 ${fmt(f.p99)} ms | keyed ${fmt(k.perSecond, 0)}/s p50 ${fmt(k.p50)} p99 ${fmt(k.p99)} ms | p50 ratio ${fmt(f.p50 / b.p50)}x, keyed/unkeyed ${fmt(k.p50 / f.p50)}x`,
       );
     }
 
@@ -73,6 +78,11 @@ export async function run() {
       blazeP99: median(rounds.map((r) => r.blaze.p99)),
       p50Ratio: median(rounds.map((r) => r.ratioP50)),
       throughputRatio: median(rounds.map((r) => r.ratioThroughput)),
+      keyedWritesPerSecond: median(rounds.map((r) => r.keyed.perSecond)),
+      keyedP50: median(rounds.map((r) => r.keyed.p50)),
+      keyedP99: median(rounds.map((r) => r.keyed.p99)),
+      keyedP50Ratio: median(rounds.map((r) => r.keyedP50Ratio)),
+      keyedThroughputRatio: median(rounds.map((r) => r.keyedThroughputRatio)),
       indexLagP50: lag.p50,
       indexLagP99: lag.p99,
       listenerP50: listener.p50,
@@ -83,7 +93,9 @@ export async function run() {
     console.log(`\nwrite path (median of ${ROUNDS} rounds, ${PER_ROUND} writes each, concurrency ${CONCURRENCY}):`);
     console.log(`  bare DO SQLite write: ${fmt(summary.bareWritesPerSecond, 0)}/s, p50 ${fmt(summary.bareP50)} ms, p99 ${fmt(summary.bareP99)} ms`);
     console.log(`  Blaze PUT:            ${fmt(summary.blazeWritesPerSecond, 0)}/s, p50 ${fmt(summary.blazeP50)} ms, p99 ${fmt(summary.blazeP99)} ms`);
+    console.log(`  Blaze PUT, keyed:     ${fmt(summary.keyedWritesPerSecond, 0)}/s, p50 ${fmt(summary.keyedP50)} ms, p99 ${fmt(summary.keyedP99)} ms`);
     console.log(`  ratio Blaze/bare: p50 latency ${fmt(summary.p50Ratio)}x, throughput ${fmt(summary.throughputRatio)}x (target <= 1.5x)`);
+    console.log(`  ratio keyed/unkeyed PUT: p50 latency ${fmt(summary.keyedP50Ratio)}x, throughput ${fmt(summary.keyedThroughputRatio)}x`);
     console.log(`index lag (${LAG_WRITES} writes paced at ${LAG_RATE}/s): p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms`);
     console.log(`document listener, write sent -> change received (${LISTENER_WRITES} writes paced at ${LAG_RATE}/s):`);
     console.log(`  one socket per client (/v1/listen): p50 ${fmt(listener.p50)} ms, p99 ${fmt(listener.p99)} ms`);
