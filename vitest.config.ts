@@ -28,7 +28,7 @@ export default defineConfig(async () => {
           resolve,
           test: {
             name: "unit",
-            include: ["engine/core/**/*.test.ts", "engine/auth/**/*.test.ts", "engine/index/**/*.test.ts", "engine/pipeline/**/*.test.ts", "engine/query/**/*.test.ts", "engine/shard/**/*.test.ts", "engine/sockets/**/*.test.ts", "sdk/**/*.test.ts", "demo/src/**/*.test.ts", "scripts/**/*.test.ts"],
+            include: ["engine/core/**/*.test.ts", "engine/auth/**/*.test.ts", "engine/index/**/*.test.ts", "engine/pipeline/**/*.test.ts", "engine/query/**/*.test.ts", "engine/shard/**/*.test.ts", "engine/sockets/**/*.test.ts", "sdk/**/*.test.ts", "demo/src/**/*.test.ts", "scripts/**/*.test.ts", "loadtest/**/*.test.ts"],
             exclude: ["**/*.workers.test.ts"],
             environment: "node",
           },
