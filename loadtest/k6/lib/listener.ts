@@ -1,0 +1,107 @@
+/**
+ * Listeners on one `GET /v1/listen` socket per virtual user
+ * (docs/live.md): document listeners resume from their last token after a
+ * reconnect, query listeners start again from a new snapshot. What each one
+ * holds is kept across sessions (in the runtime's per-user state) and every
+ * change heard is recorded in the history; `listener_lag` is the time from a
+ * write (its `at` field) to the change arriving.
+ */
+import type { DocSnap, Scope } from "./history.ts";
+import { snap } from "./ops.ts";
+import { listenUrl, type Runtime, type SocketLike } from "./runtime.ts";
+
+export type ListenSpec = { id: string; doc: string } | { id: string; collection: string };
+
+export interface Listening {
+  name: string;
+  spec: ListenSpec;
+  scope: Scope;
+  resume?: string;
+  docs: Map<string, DocSnap>;
+}
+
+export function listenersOf(rt: Runtime, specs: ListenSpec[]): Listening[] {
+  if (!rt.state.listeners) {
+    rt.state.listeners = specs.map((spec) => ({
+      name: `${rt.vu}:${spec.id}`,
+      spec,
+      scope: "doc" in spec ? { docs: [spec.doc] } : { collection: spec.collection },
+      docs: new Map(),
+    }));
+  }
+  return rt.state.listeners;
+}
+
+function listenFrame(l: Listening) {
+  if ("doc" in l.spec) return { op: "listen", id: l.spec.id, doc: l.spec.doc, ...(l.resume ? { resume: l.resume } : {}) };
+  return { op: "listen", id: l.spec.id, query: { from: { collection: l.spec.collection } } };
+}
+
+/**
+ * One socket session: listens to every spec, applies what arrives, and
+ * closes once `until()` holds (checked every 100 ms) or the socket drops.
+ */
+export async function listenSession(rt: Runtime, specs: ListenSpec[], until: (ls: Listening[]) => boolean): Promise<void> {
+  const ls = listenersOf(rt, specs);
+  const byId = new Map(ls.map((l) => [l.spec.id, l]));
+  const resumed = new Set<string>();
+  let closed = false;
+  let ws: SocketLike;
+  try {
+    ws = rt.openSocket(listenUrl(rt));
+  } catch {
+    rt.check("listen socket opened", false);
+    return;
+  }
+  const send = (l: Listening) => {
+    if (l.resume) resumed.add(l.spec.id);
+    if (!closed) ws.send(JSON.stringify(listenFrame(l)));
+  };
+  ws.onopen = () => {
+    rt.check("listen socket opened", true);
+    ls.forEach(send);
+  };
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(String(event.data));
+    const l = byId.get(msg.id);
+    if (!l) return;
+    if (msg.type === "error") {
+      // A shard restarted or a deploy moved it: listen again (from the resume token) and nothing is missed.
+      const retry = msg.error?.code === "UNAVAILABLE";
+      rt.check("listener kept", retry);
+      if (retry) rt.sleep(250).then(() => send(l));
+      return;
+    }
+    if (msg.type !== "snapshot") return;
+    const now = rt.now();
+    if (msg.initial && (!resumed.has(l.spec.id) || msg.fresh)) {
+      l.docs.clear();
+      rt.history.listened({ listener: l.name, at: now, reset: true });
+    }
+    for (const c of msg.changes ?? []) {
+      const path = c.doc.path;
+      if (c.type === "removed") {
+        l.docs.delete(path);
+        rt.history.listened({ listener: l.name, at: now, path, doc: null });
+        continue;
+      }
+      const doc = snap(c.doc);
+      l.docs.set(path, doc);
+      rt.history.listened({ listener: l.name, at: now, path, doc });
+      if (!msg.initial && typeof doc.data.at === "number") rt.trend("listener_lag", now - doc.data.at);
+    }
+    if (msg.resume) l.resume = msg.resume;
+  };
+  const ended = new Promise<void>((resolve) => {
+    ws.onclose = () => {
+      closed = true;
+      resolve();
+    };
+  });
+  ws.onerror = () => {};
+  while (!closed && !until(ls)) await Promise.race([rt.sleep(100), ended]);
+  if (!closed) {
+    closed = true;
+    ws.close();
+  }
+}

@@ -1,0 +1,49 @@
+// Listener fan-out: many sockets, each with document listeners and a query
+// listener, while a few writers change what they listen to. listener_lag is
+// the time from a write to each listener hearing it.
+import { listenSession, type ListenSpec } from "../lib/listener.ts";
+import { increment, writeBatch, writeRegister, type Layout } from "../lib/ops.ts";
+import { rng, type Runtime } from "../lib/runtime.ts";
+import { weighted, type Scenario } from "../lib/scenario.ts";
+
+/** Three registers (by virtual user), every batch document and counter, and the register collection. */
+export function listenSpecs(rt: Runtime, L: Layout): ListenSpec[] {
+  const regs = [0, 1, 2].map((i) => L.registers[(rt.vu * 3 + i) % L.registers.length]);
+  return [
+    ...[...regs, ...L.batchDocs, ...L.counters].map((doc, i) => ({ id: `d${i}`, doc })),
+    { id: "q", collection: L.reg },
+  ];
+}
+
+/** One socket held for about `holdMs` (or until the run stops), then closed and opened again next iteration. */
+export async function listenFor(rt: Runtime, L: Layout, holdMs: number): Promise<void> {
+  const until = rt.now() + holdMs;
+  await listenSession(rt, listenSpecs(rt, L), () => rt.stopping() || rt.now() >= until);
+}
+
+export const writeMix = (rt: Runtime, L: Layout) =>
+  weighted(rt, rng(rt)(), [
+    [70, () => writeRegister(rt, L)],
+    [20, () => increment(rt, L)],
+    [10, () => writeBatch(rt, L)],
+  ]);
+
+export const listeners: Scenario = {
+  name: "listeners",
+  description: "20 sockets x 16 listeners (15 documents + 1 query), sockets renewed every 15 s; 2 writers paced at ~10 writes/s each",
+  groups: {
+    listeners: { vus: 20, iteration: (rt, L) => listenFor(rt, L, 15_000) },
+    writers: {
+      vus: 2,
+      iteration: async (rt, L) => {
+        await writeMix(rt, L);
+        await rt.sleep(100);
+      },
+    },
+  },
+  thresholds: {
+    listener_lag: ["p(95)<2000"],
+    http_req_failed: ["rate<0.01"],
+    checks: ["rate>0.95"],
+  },
+};
