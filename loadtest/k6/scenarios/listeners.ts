@@ -2,9 +2,10 @@
 // listener, while a few writers change what they listen to. listener_lag is
 // the time from a write to each listener hearing it.
 import { listenSession, type ListenSpec } from "../lib/listener.ts";
-import { increment, writeBatch, writeRegister, type Layout } from "../lib/ops.ts";
-import { rng, type Runtime } from "../lib/runtime.ts";
-import { weighted, type Scenario } from "../lib/scenario.ts";
+import type { Layout } from "../lib/ops.ts";
+import type { Runtime } from "../lib/runtime.ts";
+import type { Scenario } from "../lib/scenario.ts";
+import { writeMix } from "./write-heavy.ts";
 
 /** Three registers (by virtual user), every batch document and counter, and the register collection. */
 export function listenSpecs(rt: Runtime, L: Layout): ListenSpec[] {
@@ -20,13 +21,6 @@ export async function listenFor(rt: Runtime, L: Layout, holdMs: number): Promise
   const until = rt.now() + holdMs;
   await listenSession(rt, listenSpecs(rt, L), () => rt.stopping() || rt.now() >= until);
 }
-
-export const writeMix = (rt: Runtime, L: Layout) =>
-  weighted(rt, rng(rt)(), [
-    [70, () => writeRegister(rt, L)],
-    [20, () => increment(rt, L)],
-    [10, () => writeBatch(rt, L)],
-  ]);
 
 export const listeners: Scenario = {
   name: "listeners",

@@ -3,7 +3,8 @@
 import { queryRegisters, readDoc } from "../lib/ops.ts";
 import { pick, rng } from "../lib/runtime.ts";
 import { weighted, type Scenario } from "../lib/scenario.ts";
-import { listenFor, writeMix } from "./listeners.ts";
+import { listenFor } from "./listeners.ts";
+import { writeMix } from "./write-heavy.ts";
 
 export const mixed: Scenario = {
   name: "mixed",
