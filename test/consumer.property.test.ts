@@ -338,7 +338,7 @@ describe("consumer convergence (property)", () => {
       }),
       { numRuns: 60 },
     );
-  });
+  }, 30_000); // 60 runs through the consumer: ~6 s on a loaded 2-core machine
 
   it("the queue handler acks good messages, retries failing ones, and drops malformed ones", async () => {
     await resetIndex();
