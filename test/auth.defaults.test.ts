@@ -8,7 +8,8 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createApiKey, revokeApiKey } from "../engine/auth/key-store";
-import { assertConfigured, NOT_CONFIGURED_MESSAGE } from "../engine/auth/configured";
+import { assertConfigured, DEV_RULES_MESSAGE, NOT_CONFIGURED_MESSAGE } from "../engine/auth/configured";
+import { devRules } from "../engine/core/rules/define";
 import { clearAuthCaches } from "../engine/auth/ttl-cache";
 import { createApp } from "../engine/http/app";
 import { BASE } from "./helpers";
@@ -59,5 +60,17 @@ describe("a deployment with no admin key", () => {
       clearAuthCaches();
       expect((await call("/v1/docs/a/b", { ...deployed, BLAZE_DEV: notDev } as unknown as Env)).status).toBe(412);
     }
+  });
+});
+
+describe("a deployment still on devRules()", () => {
+  it("refuses every request, even with an admin key, saying how to fix it; dev mode runs with them", async () => {
+    await createApiKey(env.DB2, "admin");
+    clearAuthCaches();
+    await expect(assertConfigured(deployed, devRules())).rejects.toMatchObject({ code: "FAILED_PRECONDITION", message: DEV_RULES_MESSAGE });
+    await expect(assertConfigured({ ...deployed, BLAZE_DEV: "true" } as unknown as Env, devRules())).resolves.toBeUndefined();
+    // The test rules are real rules: the same deployment is served.
+    await expect(assertConfigured(deployed)).resolves.toBeUndefined();
+    expect(DEV_RULES_MESSAGE).toContain("docs/rules.md");
   });
 });

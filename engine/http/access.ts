@@ -23,11 +23,16 @@ export function authorizeRead(auth: AuthContext, path: string, data: DocumentDat
  * it run unfiltered; a rule-filtered one needs an admin key.
  */
 export function callerQuery(auth: AuthContext, ast: QueryAst): NormalizedQuery {
-  if (isAdmin(auth)) return normalizeQuery(ast);
+  return normalizeQuery(callerQueryAst(auth, ast));
+}
+
+/** callerQuery's query before normalizing: what a live-query object is given to serve. */
+export function callerQueryAst(auth: AuthContext, ast: QueryAst): QueryAst {
+  if (isAdmin(auth)) return ast;
   // Normalized first so the rule sees the checked, canonical collection path.
   const restricted = restrictQuery(projectRules, rulesAuth(auth), ast, normalizeQuery(ast).scope);
   if (restricted !== ast && ast.explain) {
     throw new BlazeError("PERMISSION_DENIED", "explain of a query the rules filter needs an admin key: it counts rows the caller may not read");
   }
-  return normalizeQuery(restricted);
+  return restricted;
 }

@@ -40,7 +40,7 @@ function setup() {
       shardOf: (path) => path.charCodeAt(path.indexOf("/") + 1) % 4,
       resolveQuery: async (query) => {
         if ((query as { bad?: boolean }).bad) throw new BlazeError("INVALID_ARGUMENT", "bad query");
-        return "k1";
+        return { key: "k1", query: { ...(query as object), resolved: true } };
       },
       connect: async (target) => {
         const u = new FakeUpstream();
@@ -111,14 +111,14 @@ describe("ListenRelay", () => {
     expect(upstreams.get(1)![0].sent).toEqual([{ op: "listen", id: 10, doc: "c/a" }]);
   });
 
-  it("sends a query listener to its live-query object once the query is checked", async () => {
+  it("sends a query listener to its live-query object once the query is checked, with the resolved query (rules applied), not the client's", async () => {
     const { send, settle, upstreams, relay } = setup();
     send({ op: "listen", id: "q", query: { from: { collection: "c" } } });
     send({ op: "listen", id: "gone", query: { from: { collection: "c" } } });
     send({ op: "unlisten", id: "gone" });
     await settle();
     await settle();
-    expect(upstreams.get("query:k1")![0].sent).toEqual([{ op: "listen", id: "q", query: { from: { collection: "c" } } }]);
+    expect(upstreams.get("query:k1")![0].sent).toEqual([{ op: "listen", id: "q", query: { from: { collection: "c" }, resolved: true } }]);
     expect(relay.listenerCount).toBe(1);
   });
 

@@ -28,6 +28,12 @@ export interface Upstream extends SocketLike {
   onClose(cb: () => void): void;
 }
 
+/** A query as the live-query object serves it (the rules' filter in), and that object's key. */
+export interface ResolvedQuery {
+  key: string;
+  query: unknown;
+}
+
 /** Where a listener lives: `shard:<n>` or `query:<live key>`. */
 export type Target = string;
 
@@ -35,8 +41,12 @@ export interface RelayDeps {
   /** Opens the internal socket to a target's listeners. */
   connect(target: Target): Promise<Upstream>;
   shardOf(path: string): number;
-  /** Checks a query and names its live-query object; throws the query's error (INVALID_ARGUMENT, FAILED_PRECONDITION). */
-  resolveQuery(query: unknown): Promise<string>;
+  /**
+   * Checks a query, applies the caller's rules to it, and names its
+   * live-query object; throws the query's error (INVALID_ARGUMENT,
+   * FAILED_PRECONDITION, PERMISSION_DENIED).
+   */
+  resolveQuery(query: unknown): Promise<ResolvedQuery>;
 }
 
 const PENDING = "";
@@ -88,12 +98,13 @@ export class ListenRelay {
         this.listeners.set(key, PENDING);
         const listenerId = msg.id;
         this.deps.resolveQuery(msg.query).then(
-          (liveKey) => {
+          (resolved) => {
             // Unlistened (or the socket closed) while the query was checked.
             if (this.closed || this.listeners.get(key) !== PENDING) return;
-            const target = `query:${liveKey}`;
+            const target = `query:${resolved.key}`;
             this.listeners.set(key, target);
-            this.forward(target, raw as string);
+            // The resolved query, never the client's: it carries the rules' filter.
+            this.forward(target, JSON.stringify({ ...msg, query: resolved.query }));
           },
           (e) => {
             if (this.listeners.get(key) !== PENDING) return;

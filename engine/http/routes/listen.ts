@@ -8,27 +8,30 @@ import { Hono } from "hono";
 import { BlazeError, invalidArgument } from "../../core/errors";
 import { parseDocumentPath } from "../../core/paths";
 import { connectListener } from "../../shard/client";
-import { ListenRelay } from "../../sockets/relay";
+import { ListenRelay, type ResolvedQuery } from "../../sockets/relay";
 import { connectLiveQuery, liveQueryKey } from "../../live/client";
 import { parseQuery } from "../../core/query/ast";
 import { planQuery } from "../../query/planner";
 import { indexConfig } from "../../index/load-config";
 import { shardCount, shardOf } from "../../shard/routing";
 import type { AuthContext } from "../../core/auth";
-import { callerQuery } from "../access";
+import { callerQueryAst } from "../access";
+import { normalizeQuery } from "../../core/query/normalize";
 import { requireAdmin } from "../../auth/authenticate";
 import type { AppEnv } from "../context";
 
 /**
  * A query listener's query, checked as POST /v1/query checks it (the same
- * INVALID_ARGUMENT and FAILED_PRECONDITION, on that listener only), named by
- * its canonical key.
+ * INVALID_ARGUMENT and FAILED_PRECONDITION, on that listener only), with the
+ * caller's list rule ANDed in, named by its canonical key. The live-query
+ * object is given this query, never the client's own.
  */
-async function resolveLiveQuery(auth: AuthContext, body: unknown): Promise<string> {
-  const nq = callerQuery(auth, parseQuery(body));
+async function resolveLiveQuery(auth: AuthContext, body: unknown): Promise<ResolvedQuery> {
+  const query = callerQueryAst(auth, parseQuery(body));
+  const nq = normalizeQuery(query);
   if (nq.after !== null) throw invalidArgument('a query listener takes no "after": it is strongly consistent from its first snapshot');
   planQuery(nq, { config: indexConfig });
-  return liveQueryKey(nq);
+  return { key: await liveQueryKey(nq), query };
 }
 
 /** Terminates the client's socket here and relays its listeners to the shards and live queries. */
