@@ -28,6 +28,9 @@ export default defineConfig(async () => {
           resolve,
           test: {
             name: "unit",
+            // Property tests run thousands of cases: 5 s (vitest's default) is
+            // too tight on a loaded 2-core machine, though not on an idle one.
+            testTimeout: 30_000,
             include: ["engine/core/**/*.test.ts", "engine/auth/**/*.test.ts", "engine/index/**/*.test.ts", "engine/pipeline/**/*.test.ts", "engine/query/**/*.test.ts", "engine/shard/**/*.test.ts", "engine/sockets/**/*.test.ts", "sdk/**/*.test.ts", "demo/src/**/*.test.ts", "scripts/**/*.test.ts", "loadtest/**/*.test.ts"],
             exclude: ["**/*.workers.test.ts"],
             environment: "node",
@@ -71,6 +74,7 @@ export default defineConfig(async () => {
           resolve: workersResolve,
           test: {
             name: "workers",
+            testTimeout: 30_000,
             include: ["test/**/*.test.ts", "engine/**/*.workers.test.ts"],
             exclude: ["test/e2e/**"],
             setupFiles: ["./test/setup/apply-migrations.ts"],
