@@ -8,6 +8,11 @@ import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { openListenSocket } from "./support/listen-socket";
 import { api, eventually } from "./helpers";
+import { liveQueryKey } from "../engine/live/client";
+import { liveQueryHooks, MAX_PENDING_NOTIFICATIONS } from "../engine/live/live-query-do";
+import { parseQuery } from "../engine/core/query/ast";
+import { normalizeQuery } from "../engine/core/query/normalize";
+import type { Change } from "../engine/core/writes";
 
 const connect = () => openListenSocket();
 
@@ -217,4 +222,57 @@ describe("query listeners under random writes (property)", () => {
       { numRuns: 8 },
     );
   }, 120_000);
+});
+
+describe("a live query that cannot keep up", () => {
+  it("queues a bounded number of notifications, then catches up with one read; the consumer and other live queries go on meanwhile", async () => {
+    const put = await api("PUT", "/v1/docs/lqslow/a", { n: 1 });
+    const slowQuery = { from: { collection: "lqslow" } };
+    const slowKey = await liveQueryKey(normalizeQuery(parseQuery(slowQuery)));
+    const c = await connect();
+    c.send({ op: "listen", id: "slow", query: slowQuery });
+    c.send({ op: "listen", id: "other", query: { from: { collection: "lqslow" }, where: ["n", ">", 0] } });
+    const slow = follow([], (await c.take("slow"))[0].changes);
+    follow([], (await c.take("other"))[0].changes);
+
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    liveQueryHooks.beforeNotification = (key) => (key === slowKey ? gate : undefined);
+    try {
+      // Notifications of a change its first read already holds: each takes a place in the queue.
+      const [shard, seq] = put.body.token.split(":").map(Number);
+      const held: Change = { shard, seq, path: "lqslow/a", op: "set", version: 1, data: { n: 1 }, createTime: "t", updateTime: "t", existed: false };
+      const stub = env.LIVE_QUERIES.get(env.LIVE_QUERIES.idFromName(slowKey)) as any;
+      const calls = Array.from({ length: MAX_PENDING_NOTIFICATIONS + 10 }, () => stub.changes(slowKey, [held]) as Promise<unknown>);
+      // Past the bound, a notification returns at once, while the object is still stuck on the first.
+      const past = await Promise.race([Promise.all(calls.slice(MAX_PENDING_NOTIFICATIONS)), new Promise((r) => setTimeout(r, 3000, "held up"))]);
+      expect(past).not.toBe("held up");
+
+      // A real write: the consumer is not held up by the stuck live query, and the other live query gets it.
+      await api("PATCH", "/v1/docs/lqslow/a", { n: 2 });
+      const [other] = await c.take("other");
+      expect(other.changes).toMatchObject([{ type: "modified", doc: { id: "a", data: { n: 2 } } }]);
+      expect(await c.quietFor("slow", 100)).toEqual([]);
+    } finally {
+      open();
+      liveQueryHooks.beforeNotification = null;
+    }
+    // Unstuck: the queued notifications change nothing, then one read brings the write.
+    const [caughtUp] = await c.take("slow");
+    expect(caughtUp.changes).toMatchObject([{ type: "modified", doc: { id: "a", data: { n: 2 } } }]);
+    expect(follow(slow, caughtUp.changes)).toEqual(["a"]);
+    expect(await c.quietFor("slow")).toEqual([]);
+    c.ws.close();
+  });
+
+  it("cannot see how much a socket has buffered: the runtime's server-side sockets have no bufferedAmount", () => {
+    // Why live queries bound what they queue themselves (MAX_PENDING_NOTIFICATIONS)
+    // rather than each socket's send buffer. If this fails, the runtime gained
+    // it: check it before sending (engine/sockets/relay.ts).
+    const pair = new WebSocketPair();
+    pair[1].accept();
+    expect("bufferedAmount" in pair[1]).toBe(false);
+    expect((pair[1] as unknown as { bufferedAmount?: number }).bufferedAmount).toBeUndefined();
+    pair[1].close(1000, "done");
+  });
 });

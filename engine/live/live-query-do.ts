@@ -42,6 +42,19 @@ export const MAX_LIVE_RESULT = 1000;
 export const LIVE_RESYNC_MS = 60_000;
 /** Versions remembered of documents outside the result, to drop late, older notifications. */
 const SEEN_VERSIONS = 10_000;
+/**
+ * Notifications a live query queues while it works through earlier ones.
+ * Past it, a notification is not queued: the object re-reads the index once,
+ * after what is queued, and sends its listeners the difference (a fresh
+ * state, as changes). So a live query that cannot keep up holds bounded
+ * memory, and the consumer, which waits for each notification, waits for at
+ * most this many ahead of it (and with it the index and every other live
+ * query), not for an ever longer queue.
+ */
+export const MAX_PENDING_NOTIFICATIONS = 32;
+
+/** Test hook, unset in production: awaited at the start of each queued notification of a live query (by key): a slow live query. */
+export const liveQueryHooks: { beforeNotification: ((key: string) => Promise<void> | undefined) | null } = { beforeNotification: null };
 
 export class LiveQueryDO extends DurableObject<Env> {
   private readonly sockets: Connections;
@@ -56,6 +69,10 @@ export class LiveQueryDO extends DurableObject<Env> {
   private members = new Set<string>();
   /** One update at a time: notifications, refills and resyncs apply in turn. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Notifications queued on `chain` (at most MAX_PENDING_NOTIFICATIONS). */
+  private pending = 0;
+  /** A queued re-read that stands for every notification turned away since it was queued. */
+  private catchUp: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -123,51 +140,82 @@ export class LiveQueryDO extends DurableObject<Env> {
 
   /** Changes of the query's collection that the index has just applied. */
   async changes(key: string, changes: Change[]): Promise<RpcResult<void>> {
-    return toRpcResult(() =>
-      this.serialised(async () => {
-        if (this.listenerCount() === 0) {
-          // A registration left behind (the object was reset): remove it.
-          await this.unregister(key);
-          return;
-        }
-        await this.ensureLive();
-        if (this.query().aggregate !== null) {
-          // The index already holds these changes: one aggregate statement
-          // gives the new values (see docs/live.md for why not per change).
-          this.commitAggregates(await this.readAggregates(false));
-          return;
-        }
-        if (changes.some((c) => c.repair)) {
-          // A repaired gap: its seq counted as applied when this result was
-          // read, so the seq boundary cannot tell; read the query again.
-          await this.publish(this.live!.reset(await this.read()));
-          return;
-        }
-        const out: LiveChange[] = [];
-        let refill = false;
-        for (const c of changes) {
-          if (isApplied(this.applied.get(c.shard) ?? { watermark: 0, above: [] }, c.seq, c.seq)) continue;
-          const known = this.live!.versionOf(c.path) ?? this.seen.get(c.path) ?? 0;
-          if (c.version <= known) continue;
-          this.remember(c.path, c.version);
-          const r = this.live!.apply(c.path, c.op === "delete" ? null : toSnapshot(c));
-          out.push(...r.changes);
-          refill ||= r.refill;
-        }
-        if (refill) out.push(...this.live!.reset(await this.read()));
-        await this.publish(out);
-      }),
-    );
+    // The index already holds these changes: a re-read queued after them
+    // (and not yet started) brings them too.
+    if (this.catchUp) return { ok: true, value: undefined };
+    if (this.pending >= MAX_PENDING_NOTIFICATIONS) {
+      const catchUp = this.serialised(async () => {
+        this.catchUp = null;
+        if (this.listenerCount() > 0) await this.resync();
+      });
+      this.catchUp = catchUp;
+      catchUp.catch((e) => console.error("blaze live query: catch-up read failed; the resync timer tries again", e));
+      return { ok: true, value: undefined };
+    }
+    this.pending++;
+    try {
+      return await toRpcResult(() => this.serialised(() => this.apply(key, changes)));
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private async apply(key: string, changes: Change[]): Promise<void> {
+    await liveQueryHooks.beforeNotification?.(key);
+    if (this.listenerCount() === 0) {
+      // A registration left behind (the object was reset): remove it.
+      await this.unregister(key);
+      return;
+    }
+    await this.ensureLive();
+    if (this.query().aggregate !== null) {
+      // The index already holds these changes: one aggregate statement
+      // gives the new values (see docs/live.md for why not per change).
+      this.commitAggregates(await this.readAggregates(false));
+      return;
+    }
+    if (changes.some((c) => c.repair)) {
+      // A repaired gap: its seq counted as applied when this result was
+      // read, so the seq boundary cannot tell; read the query again.
+      await this.publish(this.live!.reset(await this.read()));
+      return;
+    }
+    const out: LiveChange[] = [];
+    let refill = false;
+    for (const c of changes) {
+      if (isApplied(this.applied.get(c.shard) ?? { watermark: 0, above: [] }, c.seq, c.seq)) continue;
+      const known = this.live!.versionOf(c.path) ?? this.seen.get(c.path) ?? 0;
+      if (c.version <= known) continue;
+      this.remember(c.path, c.version);
+      const r = this.live!.apply(c.path, c.op === "delete" ? null : toSnapshot(c));
+      out.push(...r.changes);
+      refill ||= r.refill;
+    }
+    if (refill) out.push(...this.live!.reset(await this.read()));
+    await this.publish(out);
   }
 
   async alarm(): Promise<void> {
     if (this.listenerCount() === 0) return;
-    await this.serialised(async () => {
-      if (!this.ready()) await this.ensureLive();
-      else if (this.live) await this.publish(this.live.reset(await this.read()));
-      else this.commitAggregates(await this.readAggregates(true));
-    });
+    await this.serialised(() => this.resync());
     await this.scheduleResync();
+  }
+
+  /** Reads the query again and sends listeners what differs from what they have. */
+  private async resync(): Promise<void> {
+    if (!this.ready()) return this.ensureLive();
+    if (!this.live) return this.commitAggregates(await this.readAggregates(true));
+    await this.readApplied();
+    await this.publish(this.live.reset(await this.read()));
+  }
+
+  /**
+   * Before a read of the result: anything the index lists as applied is in
+   * the result read after it, so a late notification of it is skipped.
+   */
+  private async readApplied(): Promise<void> {
+    const shards = Array.from({ length: shardCount(this.env) }, (_, i) => i);
+    this.applied = await readAppliedStates(this.deps().meta, shards);
   }
 
   // ---- internals -----------------------------------------------------------
@@ -204,10 +252,7 @@ export class LiveQueryDO extends DurableObject<Env> {
       this.commitAggregates(await this.readAggregates(true));
       return;
     }
-    const shards = Array.from({ length: shardCount(this.env) }, (_, i) => i);
-    // Read what the index holds before the result: anything it lists as
-    // applied is in the result read after it.
-    this.applied = await readAppliedStates(this.deps().meta, shards);
+    await this.readApplied();
     const fresh = await this.read();
     const live = new LiveResult(nq);
     const before = this.ctx.storage.sql.exec<{ doc: string }>(`SELECT doc FROM result`).toArray().map((r) => JSON.parse(r.doc) as DocumentSnapshot);
