@@ -22,10 +22,12 @@
  *   demo's fetch-everything-and-filter-on-the-client way;
  * - GET /__bench/fanout (WebSocket) and POST /__bench/fanout: a bare Durable
  *   Object holding hibernated sockets, and one message sent to all of them
- *   (the floor for a query listener's fan-out); GET /__bench/fanout?relay=1
- *   puts a minimal relay in the Worker between the client and another such
- *   object, as /v1/listen does (the cost of the relay hop alone; POST with
- *   ?relay=1 sends to those).
+ *   (the floor for a query listener's fan-out); with ?relay=worker a minimal
+ *   relay in the Worker sits between each client and another such object, as
+ *   /v1/listen does (the cost of the relay hop alone), and with ?relay=do the
+ *   relay is a Durable Object per client that holds the client's socket
+ *   hibernated (the alternative); a POST with the same ?relay reaches the
+ *   sockets of that variant.
  * Never deployed: only loadtest/bench.mjs starts it.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -76,6 +78,7 @@ export class ShardDO extends EngineShardDO {
 interface BenchEnv extends Env {
   BARE: DurableObjectNamespace<BareDO>;
   BARE_FANOUT: DurableObjectNamespace<BareFanoutDO>;
+  BARE_RELAY: DurableObjectNamespace<BareRelayDO>;
 }
 
 export class BareDO extends DurableObject<BenchEnv> {
@@ -128,13 +131,19 @@ export class BareFanoutDO extends DurableObject<BenchEnv> {
 
 /** The client's socket ends in the Worker; every frame from the object is passed on (a relay with nothing else). */
 async function relayTo(stub: DurableObjectStub, request: Request): Promise<Response> {
+  const pair = new WebSocketPair();
+  pair[1].accept();
+  await pipeFrom(stub, request, pair[1]);
+  return new Response(null, { status: 101, webSocket: pair[0] });
+}
+
+/** Opens `stub`'s socket and passes each of its frames on to `client`; either end closing closes both. */
+async function pipeFrom(stub: DurableObjectStub, request: Request, client: WebSocket): Promise<void> {
   const upstream = (await stub.fetch(request)).webSocket!;
-  const [client, server] = Object.values(new WebSocketPair());
-  server.accept();
   upstream.accept();
-  upstream.addEventListener("message", (e) => server.send(e.data));
+  upstream.addEventListener("message", (e) => client.send(e.data));
   const closeBoth = () => {
-    for (const ws of [server, upstream]) {
+    for (const ws of [client, upstream]) {
       try {
         ws.close(1000, "closed");
       } catch {
@@ -143,8 +152,27 @@ async function relayTo(stub: DurableObjectStub, request: Request): Promise<Respo
     }
   };
   upstream.addEventListener("close", closeBoth);
-  server.addEventListener("close", closeBoth);
-  return new Response(null, { status: 101, webSocket: client });
+  client.addEventListener("close", closeBoth);
+}
+
+/** The relay as a Durable Object per client: the client's socket hibernated in it, its frames from the fan-out object passed on. */
+export class BareRelayDO extends DurableObject<BenchEnv> {
+  async fetch(request: Request): Promise<Response> {
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    await pipeFrom(this.env.BARE_FANOUT.get(this.env.BARE_FANOUT.idFromName("fanout-do")), request, pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  webSocketMessage(): void {}
+
+  webSocketClose(ws: WebSocket): void {
+    try {
+      ws.close(1000, "closed");
+    } catch {
+      // already closed
+    }
+  }
 }
 
 const queueStats = { batches: 0, messages: 0, changes: 0, duplicates: 0, retried: 0, consumerMs: 0, maxConcurrentBatches: 0, sentMessages: 0, sentChanges: 0 };
@@ -229,10 +257,12 @@ export default {
       return Response.json(await stub.write(path, body));
     }
     if (url.pathname === "/__bench/fanout") {
-      // The relayed sockets live on an object of their own: a POST reaches one set.
-      const relayed = url.searchParams.has("relay");
-      const stub = env.BARE_FANOUT.get(env.BARE_FANOUT.idFromName(relayed ? "fanout-relayed" : "fanout"));
-      return relayed && request.headers.get("Upgrade") === "websocket" ? relayTo(stub, request) : stub.fetch(request);
+      // Each variant has an object of its own: a POST reaches one set of sockets.
+      const relay = url.searchParams.get("relay");
+      const stub = env.BARE_FANOUT.get(env.BARE_FANOUT.idFromName(`fanout-${relay ?? "none"}`));
+      if (request.headers.get("Upgrade") !== "websocket" || relay === null) return stub.fetch(request);
+      if (relay === "do") return env.BARE_RELAY.get(env.BARE_RELAY.newUniqueId()).fetch(request);
+      return relayTo(stub, request);
     }
     if (url.pathname === "/__bench/d1-version") {
       const row = await env.DB.prepare(`SELECT version FROM documents WHERE path = ?`).bind(url.searchParams.get("path")).first<{ version: number }>();

@@ -18,9 +18,10 @@ export function writeBenchConfig({ indexDatabases = 1, rules = null } = {}) {
   const base = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
   let toml = base
     .replace(/^main = .*$/m, 'main = "loadtest/bench-worker.ts"')
-    .replace(/new_sqlite_classes = \["ShardDO"\]/, 'new_sqlite_classes = ["ShardDO", "BareDO", "BareFanoutDO"]')
+    .replace(/new_sqlite_classes = \["ShardDO"\]/, 'new_sqlite_classes = ["ShardDO", "BareDO", "BareFanoutDO", "BareRelayDO"]')
     .concat(`\n[[durable_objects.bindings]]\nname = "BARE"\nclass_name = "BareDO"\n`)
-    .concat(`\n[[durable_objects.bindings]]\nname = "BARE_FANOUT"\nclass_name = "BareFanoutDO"\n`);
+    .concat(`\n[[durable_objects.bindings]]\nname = "BARE_FANOUT"\nclass_name = "BareFanoutDO"\n`)
+    .concat(`\n[[durable_objects.bindings]]\nname = "BARE_RELAY"\nclass_name = "BareRelayDO"\n`);
   for (const [i, name] of indexBindings(indexDatabases).entries()) {
     if (i === 0) continue;
     const id = `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`;

@@ -1,7 +1,9 @@
 // Fan-out: 1,000 query listeners on one query, each on its own client socket
 // through /v1/listen, against a bare Durable Object that sends the same
 // message to 1,000 hibernated sockets, in the same run; and, to tell the
-// relay hop apart, the same bare object behind a minimal relay in the Worker.
+// relay hop apart, the same bare object behind a minimal relay in the Worker
+// (what /v1/listen does) and behind a relay Durable Object per client (the
+// alternative: the client's socket hibernated in an object of its own).
 //
 // Per round, one paced PATCH of a document in the query's result, timed from
 // the request sent until every listener has the change (and until the first
@@ -131,9 +133,9 @@ export async function run() {
     });
     console.log(`  ${LISTENERS} Blaze listeners open (one socket each)`);
 
-    // The baselines: hibernated sockets on a bare object, straight and
-    // through a minimal relay in the Worker (the relay hop alone).
-    const BASELINES = { bare: "", relayed: "?relay=1" };
+    // The baselines: hibernated sockets on a bare object, straight, through
+    // a minimal relay in the Worker, and through a relay object per client.
+    const BASELINES = { bare: "", relayed: "?relay=worker", doRelayed: "?relay=do" };
     const base = {};
     for (const [name, query] of Object.entries(BASELINES)) {
       const arrivals = rounds(LISTENERS);
@@ -144,7 +146,7 @@ export async function run() {
       console.log(`  ${LISTENERS} ${name} baseline sockets open`);
     }
 
-    const results = { blaze: [], bare: [], relayed: [] };
+    const results = { blaze: [], ...Object.fromEntries(Object.keys(BASELINES).map((k) => [k, []])) };
     const cpu0 = cpuSnapshot(server.pid);
     const profiler = PROFILE ? await startProfile(server.inspectorPort) : null;
     const pause = () => new Promise((res) => setTimeout(res, 100));
@@ -193,6 +195,7 @@ export async function run() {
       blaze: figures(results.blaze),
       bare: figures(results.bare),
       relayed: figures(results.relayed),
+      doRelayed: figures(results.doRelayed),
       changesPerListener: [...written.values()].reduce((n, v) => n + v.length, 0),
       lost,
       outOfOrder,
@@ -207,8 +210,9 @@ export async function run() {
     console.log(line("Blaze query listeners, PATCH -> change      ", summary.blaze));
     console.log(line("bare DO, hibernated sockets, POST -> message", summary.bare));
     console.log(line("bare DO through a minimal Worker relay      ", summary.relayed));
+    console.log(line("bare DO through a relay DO per client       ", summary.doRelayed));
     console.log(`  ratio Blaze/bare, time until all have it: ${fmt(summary.ratio)}x (median of per-round ratios ${fmt(summary.ratioMedianOfRounds)}x; floor 2x, aim 1.2x)`);
-    console.log(`  ratio Blaze/relayed bare: ${fmt(summary.ratioToRelayed)}x (median of per-round ratios ${fmt(perRound("relayed"))}x); relayed/bare ${fmt(summary.relayed.allMs / summary.bare.allMs)}x`);
+    console.log(`  ratio Blaze/relayed bare: ${fmt(summary.ratioToRelayed)}x (median of per-round ratios ${fmt(perRound("relayed"))}x); relayed/bare ${fmt(summary.relayed.allMs / summary.bare.allMs)}x, relay DO/bare ${fmt(summary.doRelayed.allMs / summary.bare.allMs)}x`);
     console.log(`  every listener: ${summary.changesPerListener} changes written; lost ${lost}, out of order ${outOfOrder}; violations ${violations.length}`);
     for (const v of violations.slice(0, 10)) console.log(`    ${v}`);
     console.log(`  ${describeCpu(cpu)}`);
