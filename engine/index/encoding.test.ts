@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { base64Encode, compareValues, numberValue, timestampFromParts, timestampToParts, type Value } from "../core/values";
 import { compareBytes, concatBytes, encodeDocumentName, encodeValue, invertBytes, TAG } from "./encoding";
+import { decodeValue, hexToBytes } from "./decode";
 
 // Small alphabets make ties and shared prefixes common, which is where order bugs hide.
 const tricky = fc.constantFrom("a", "b", "\0", "\x01", "é", "\uE000", "\uFFFF", "\u{10000}", "\u{1F600}");
@@ -186,5 +187,37 @@ describe("helpers", () => {
     expect(compareBytes(new Uint8Array([1]), new Uint8Array([1, 0]))).toBe(-1);
     expect(compareBytes(new Uint8Array([2]), new Uint8Array([1, 9]))).toBe(1);
     expect(compareBytes(a, new Uint8Array([1, 2]))).toBe(0);
+  });
+});
+
+describe("decodeValue", () => {
+  it("gives back an equal value whose encoding is the same bytes", () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const bytes = encodeValue(v);
+        const back = decodeValue(bytes);
+        expect(compareValues(back, v)).toBe(0);
+        expect(compareBytes(encodeValue(back), bytes)).toBe(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("gives numbers as numbers, -0 as 0 and NaN tagged", () => {
+    expect(decodeValue(encodeValue({ $double: "-0" }))).toBe(0);
+    expect(decodeValue(encodeValue(1.5))).toBe(1.5);
+    expect(decodeValue(encodeValue({ $double: "NaN" }))).toEqual({ $double: "NaN" });
+    expect(decodeValue(encodeValue({ $double: "-Infinity" }))).toEqual({ $double: "-Infinity" });
+    expect(decodeValue(encodeValue({ b: [1, "x"], a: { $ref: "c/d" } }))).toEqual({ a: { $ref: "c/d" }, b: [1, "x"] });
+  });
+
+  it("refuses bytes that are not one encoding", () => {
+    expect(() => decodeValue(Uint8Array.of(TAG.NULL, TAG.NULL))).toThrow(/trailing/);
+    expect(() => decodeValue(Uint8Array.of(TAG.STRING, 0x61))).toThrow(/ends early/);
+    expect(() => decodeValue(Uint8Array.of(0x05))).toThrow(/unknown/);
+  });
+
+  it("reads SQLite's hex()", () => {
+    expect(hexToBytes("00FF10")).toEqual(Uint8Array.of(0, 255, 16));
   });
 });

@@ -13,7 +13,7 @@ import { BlazeError } from "../core/errors";
 import { parseToken } from "../core/tokens";
 import { PLATFORM } from "../core/limits";
 import { QUERY_LIMITS } from "../core/query/limits";
-import { numberValue, type DocumentData, type Value } from "../core/values";
+import type { DocumentData, Value } from "../core/values";
 import type { DocumentSnapshot } from "../core/writes";
 import { assertIndexReady } from "../index/builds";
 import type { CompositeIndex, IndexConfig } from "../index/config-types";
@@ -24,6 +24,10 @@ import { aggregate, compareByOrder, fieldValue, project, type AggregateResult } 
 import type { NormalizedQuery } from "../core/query/normalize";
 import { explainPlan, planQuery, type QueryPlan } from "./planner";
 import { aggregateStatement, documentStatements, type AggregateRow } from "./sql";
+import { numericAggregate } from "./aggregate-values";
+import { runExtremes, runGroups } from "./group-by";
+import type { GroupRow } from "./group-by-sql";
+import type { GroupResult } from "../core/query/group-by";
 
 export interface QueryDeps {
   /** Index shard databases, in topology order; dbs[0] is also the meta database. */
@@ -58,6 +62,8 @@ export interface ExplainOutput {
 export interface QueryResult {
   docs: DocumentSnapshot[];
   aggregates?: AggregateResult;
+  /** A group-by's groups, in key order. */
+  groups?: GroupResult[];
   explain?: ExplainOutput;
   /** Set when the answer is one page of more: the body fields to send again to continue. */
   next?: PageContinuation;
@@ -68,6 +74,7 @@ export interface QueryResult {
  * on that side and its limit), it asks for the documents after this page.
  */
 export interface PageContinuation {
+  /** After this document position, or after this group key (group-by). */
   startAfter?: Value[];
   endBefore?: Value[];
   limit?: number;
@@ -98,7 +105,10 @@ export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<Qu
   const log: Log | null = nq.explain ? [] : null;
   let result: QueryResult;
   try {
-    if (nq.aggregate !== null) {
+    if (nq.groups !== null) {
+      const answer = await runGroups(plan, nq.aggregate ?? [], nq.groups, onEveryShard(shards, log));
+      result = { docs: [], groups: answer.groups, ...(answer.next ? { next: { startAfter: answer.next } } : {}) };
+    } else if (nq.aggregate !== null) {
       result = { docs: [], aggregates: await runAggregate(plan, nq, shards, log) };
     } else {
       result = await runDocuments(plan, nq, shards, log, { pageSize: pageSize(deps), maxBytes: deps.maxPageBytes ?? QUERY_LIMITS.maxPageBytes });
@@ -114,7 +124,9 @@ export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<Qu
     throw e;
   }
   if (log) {
-    result.explain = { plan: explainPlan(plan), rowsRead: log.reduce((n, s) => n + s.rowsRead, 0), statements: log };
+    const described = explainPlan(plan);
+    if (nq.groups) described.groupBy = { fields: nq.groups.by.map((f) => f.field), limit: nq.groups.limit, startAfter: nq.groups.after };
+    result.explain = { plan: described, rowsRead: log.reduce((n, s) => n + s.rowsRead, 0), statements: log };
   }
   return result;
 }
@@ -149,6 +161,10 @@ async function runOnShard<T>(shard: Shard, queries: SQL[], log: Log | null): Pro
   });
   return results.map((r) => r.results ?? []);
 }
+
+/** One statement on every shard (each its own batch, in parallel): rows per shard. */
+const onEveryShard = (shards: Shard[], log: Log | null) => async (statement: SQL) =>
+  (await Promise.all(shards.map((s) => runOnShard<GroupRow>(s, [statement], log)))).map((r) => r[0]);
 
 function snapshot(row: DocumentRow): DocumentSnapshot {
   return {
@@ -236,6 +252,8 @@ function orderValues(doc: DocumentSnapshot, nq: NormalizedQuery): Value[] {
 async function runAggregate(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[], log: Log | null): Promise<AggregateResult> {
   const specs = nq.aggregate!;
   if (plan.disjunctions.length === 0) return aggregate([], specs);
+  // min and max come from index entries, as a group-by's do: all of the result is one group.
+  if (nq.limit === null && specs.some((a) => a.op === "min" || a.op === "max")) return runExtremes(plan, specs, onEveryShard(shards, log));
   const statement = aggregateStatement(plan);
   if (statement === null || (nq.limit !== null && shards.length > 1)) {
     return aggregate((await fetchWindow(plan, nq, shards, log)).map((r) => r.doc), specs);
@@ -249,15 +267,7 @@ async function runAggregate(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[
       out[a.alias] = total("n");
       continue;
     }
-    // JS arithmetic gives IEEE's answer: NaN wins, Infinity plus -Infinity is NaN.
-    const sum =
-      total(`s${i}`) +
-      (total(`nan${i}`) > 0 ? NaN : 0) +
-      (total(`pinf${i}`) > 0 ? Infinity : 0) +
-      (total(`ninf${i}`) > 0 ? -Infinity : 0);
-    const count = total(`c${i}`) + total(`t${i}`);
-    i++;
-    out[a.alias] = a.op === "sum" ? numberValue(sum) : count === 0 ? null : numberValue(sum / count);
+    out[a.alias] = numericAggregate(a.op as "sum" | "avg", total, i++);
   }
   return out;
 }

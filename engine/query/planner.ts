@@ -73,6 +73,12 @@ export function planQuery(nq: NormalizedQuery, ctx: PlanContext): QueryPlan {
     }
     disjunctions.push(sub);
   }
+  // Group keys, min and max are read from the fields' single-field entries.
+  const entryFields = [...(nq.groups?.by ?? []), ...(nq.aggregate ?? []).filter((a) => a.op === "min" || a.op === "max")];
+  for (const f of entryFields) {
+    const field = (f as { field: string }).field;
+    if (exempt(collectionId, field)) throw exemptionError(collectionId, field);
+  }
   const used = new Map<string, CompositeIndex>();
   for (const d of disjunctions) if (d.composite) used.set(d.composite.index.id, d.composite.index);
   return {
@@ -86,7 +92,7 @@ export function planQuery(nq: NormalizedQuery, ctx: PlanContext): QueryPlan {
   };
 }
 
-function exemptionError(collectionId: string, field: string): BlazeError {
+export function exemptionError(collectionId: string, field: string): BlazeError {
   return new BlazeError(
     "FAILED_PRECONDITION",
     `this query needs the single-field index of ${field} in collection group ${collectionId}, ` +

@@ -49,7 +49,7 @@ function literal(x: string | number | Uint8Array): string {
  * Conjunction as a balanced tree: SQLite parses a flat `a AND b AND …` one
  * level deeper per term, and D1 refuses expression trees deeper than 100.
  */
-const and = (conds: SQL[]): SQL => {
+export const and = (conds: SQL[]): SQL => {
   if (conds.length === 0) return sql`1`;
   if (conds.length <= 8) return sql.join(conds, sql` AND `);
   const mid = Math.ceil(conds.length / 2);
@@ -326,7 +326,7 @@ function walkField(segments: string[], p: Params, lastType: SQL, select: (value:
 export const D1_MAX_COMPOUND_TERMS = 5;
 
 /** A UNION of path SELECTs as a tree of compounds with at most D1_MAX_COMPOUND_TERMS terms each. */
-function unionTree(selects: SQL[]): SQL {
+export function unionTree(selects: SQL[]): SQL {
   if (selects.length <= D1_MAX_COMPOUND_TERMS) return sql.join(selects, sql` UNION `);
   const groups: SQL[] = [];
   for (let i = 0; i < selects.length; i += D1_MAX_COMPOUND_TERMS) {
@@ -352,6 +352,8 @@ export type AggregateRow = Record<string, number | null>;
 export function aggregateStatement(plan: QueryPlan): SQL | null {
   const scans = plan.disjunctions.flatMap((sub) => sub.scans.map((scan) => ({ sub, scan })));
   if (scans.length === 0 || !plan.aggregate) return null;
+  // min and max read index entries (group-by-sql.ts), or the window in the Worker under a limit.
+  if (plan.aggregate.some((a) => a.op === "min" || a.op === "max")) return null;
   if (plan.limit && scans.length > 1) return null;
   const p = new Params();
   const fields = plan.aggregate.filter((a) => a.op !== "count") as { segments: string[] }[];

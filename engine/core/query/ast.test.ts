@@ -108,7 +108,13 @@ describe("parseQuery: malformed bodies", () => {
     expect(rejection({ from, startAt: [1], startAfter: [1] }).message).toContain("cannot both be given");
     expect(rejection({ from, endAt: [1], endBefore: [1] }).message).toContain("cannot both be given");
     expect(rejection({ from, select: "a" }).message).toContain("select takes an array");
-    expect(rejection({ from, aggregate: { n: { max: "a" } } }).message).toContain('{"count": true}');
+    expect(rejection({ from, aggregate: { n: { median: "a" } } }).message).toContain('{"count": true}');
+    expect(rejection({ from, aggregate: { n: { max: "a", min: "b" } } }).message).toContain("Unrecognized key");
+    expect(rejection({ from, groupBy: ["a"] }).message).toContain("groupBy needs an aggregate");
+    expect(rejection({ from, groupBy: [], aggregate: { n: { count: true } } }).message).toContain("at least one field");
+    expect(rejection({ from, groupBy: "a", aggregate: { n: { count: true } } }).message).toContain("groupBy takes an array");
+    const nine = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    expect(rejection({ from, groupBy: nine, aggregate: { n: { count: true } } }).message).toContain("at most 8 fields");
     expect(rejection({ from, aggregate: { n: { count: 1 } } }).message).toContain("count takes the value true");
     expect(rejection({ from, aggregate: {} }).message).toContain("at least one aggregation");
     const six = Object.fromEntries([1, 2, 3, 4, 5, 6].map((i) => [`n${i}`, { count: true }]));

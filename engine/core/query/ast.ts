@@ -30,7 +30,7 @@ export type Direction = "asc" | "desc";
 export type FieldFilterAst = [field: string, op: Operator, value: Value];
 export type FilterAst = FieldFilterAst | { and: FilterAst[] } | { or: FilterAst[] };
 
-export type AggregateAst = { count: true } | { sum: string } | { avg: string };
+export type AggregateAst = { count: true } | { sum: string } | { avg: string } | { min: string } | { max: string };
 
 export type FromAst = { collection: string } | { collectionGroup: string };
 
@@ -47,6 +47,12 @@ export interface QueryAst {
   endBefore?: Value[];
   select?: string[];
   aggregate?: Record<string, AggregateAst>;
+  /**
+   * Group the aggregates by these fields (core/query/group-by.ts): one
+   * result per distinct key, ordered by key; `limit` then counts groups and
+   * `startAfter` is a group key to continue after.
+   */
+  groupBy?: string[];
   /** A write token: wait until the index has applied that write. */
   after?: string;
   /** "strong" (default): see every write acknowledged before the query; "eventual": read the index as it is. */
@@ -144,13 +150,14 @@ const CursorSchema = (name: string) =>
     .array(ValueSchema, { error: `${name} takes an array of values, one per orderBy field` })
     .min(1, `${name} needs at least one value`);
 
-const AggregateSchema = oneOf<AggregateAst>('{"count": true}, {"sum": field} or {"avg": field}', (input) => {
+const FIELD_AGGREGATES = ["sum", "avg", "min", "max"] as const;
+
+const AggregateSchema = oneOf<AggregateAst>('{"count": true}, {"sum": field}, {"avg": field}, {"min": field} or {"max": field}', (input) => {
   if (isObject(input) && "count" in input) {
     return z.strictObject({ count: z.literal(true, { error: 'count takes the value true' }) });
   }
-  if (isObject(input) && "sum" in input) return z.strictObject({ sum: FieldSchema });
-  if (isObject(input) && "avg" in input) return z.strictObject({ avg: FieldSchema });
-  return undefined;
+  const op = isObject(input) ? FIELD_AGGREGATES.find((o) => o in input) : undefined;
+  return op === undefined ? undefined : (z.strictObject({ [op]: FieldSchema }) as unknown as z.ZodType<AggregateAst>);
 });
 
 export const QuerySchema: z.ZodType<QueryAst> = z
@@ -179,6 +186,11 @@ export const QuerySchema: z.ZodType<QueryAst> = z
           `aggregate takes at most ${QUERY_LIMITS.maxAggregations} aggregations`,
         )
         .optional(),
+      groupBy: z
+        .array(FieldSchema, { error: "groupBy takes an array of field paths" })
+        .min(1, "groupBy needs at least one field")
+        .max(QUERY_LIMITS.maxGroupByFields, `groupBy takes at most ${QUERY_LIMITS.maxGroupByFields} fields`)
+        .optional(),
       after: z.string({ error: "after must be a write token string" }).min(1, "after must not be empty").optional(),
       explain: z.boolean({ error: "explain must be a boolean" }).optional(),
       consistency: z.enum(["strong", "eventual"], { error: 'consistency must be "strong" or "eventual"' }).optional(),
@@ -195,6 +207,9 @@ export const QuerySchema: z.ZodType<QueryAst> = z
     both("startAt", "startAfter");
     both("endAt", "endBefore");
     both("select", "aggregate");
+    if (q.groupBy !== undefined && q.aggregate === undefined) {
+      ctx.addIssue({ code: "custom", message: "groupBy needs an aggregate: the aggregations to compute per group", path: ["groupBy"] });
+    }
   }) as unknown as z.ZodType<QueryAst>;
 
 /** `where.and[0][1]`: a zod issue path as a reader would write it. */

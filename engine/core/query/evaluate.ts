@@ -27,6 +27,9 @@
  *   types and missing fields; sum of nothing is 0, avg of nothing is null.
  *   IEEE rules for the rest: a NaN (or Infinity plus -Infinity) gives NaN, an
  *   overflow gives ±Infinity; results are values (tagged where JSON needs it).
+ *   min and max take the field's values of any type in Firestore's order
+ *   (null when no document has it).
+ * - Group-by (group-by.ts) is the same aggregates per distinct key.
  */
 import { getField, setField } from "../field-path";
 import {
@@ -196,11 +199,32 @@ export function aggregate(docs: readonly QueryDocument[], specs: NonNullable<Nor
       out[a.alias] = docs.length;
       continue;
     }
+    if (a.op === "min" || a.op === "max") {
+      out[a.alias] = extreme(docs, a, a.op);
+      continue;
+    }
     const numbers = docs.map((d) => numberOf(fieldValue(d, a))).filter((n): n is number => n !== undefined);
     const sum = numbers.reduce((s, n) => s + n, 0);
     out[a.alias] = a.op === "sum" ? numberValue(sum) : numbers.length === 0 ? null : numberValue(sum / numbers.length);
   }
   return out;
+}
+
+/**
+ * The smallest or largest value of a field in Firestore's order, of any type;
+ * null when no document has the field. Numbers come back as numbers (-0 as
+ * 0: equal in that order, and the index does not tell them apart).
+ */
+function extreme(docs: readonly QueryDocument[], ref: FieldRef, op: "min" | "max"): Value {
+  let best: Value | undefined;
+  for (const d of docs) {
+    const v = fieldValue(d, ref);
+    if (v === undefined) continue;
+    if (best === undefined || (op === "min" ? compareValues(v, best) < 0 : compareValues(v, best) > 0)) best = v;
+  }
+  if (best === undefined) return null;
+  const n = numberOf(best);
+  return n === undefined ? best : numberValue(n === 0 ? 0 : n);
 }
 
 /**

@@ -30,6 +30,14 @@ export const QUERY_LIMITS = {
   maxOrderBy: 32,
   /** Blaze: fields in a `select` mask. */
   maxSelectFields: 100,
+  /** Blaze: fields in one `groupBy`. */
+  maxGroupByFields: 8,
+  /**
+   * Blaze: groups in one answer of a group-by. A query without `limit` that
+   * has more fails (RESOURCE_EXHAUSTED); with a `limit` up to this, `next`
+   * pages through any number of groups.
+   */
+  maxGroups: 1000,
   /** Blaze: size of one filter operand as JSON (values are bound into SQL; D1 caps statement size). */
   maxOperandBytes: 16 * 1024,
 } as const;

@@ -112,8 +112,9 @@ describe("normalizeQuery: shape", () => {
     expect(q({ select: [] }).select).toEqual([]);
   });
 
-  it("requires sum and avg to name a field other than __name__", () => {
-    expect(rejection({ aggregate: { s: { sum: "__name__" } } })).toMatch(/numeric field/);
+  it("requires sum, avg, min and max to name a field other than __name__", () => {
+    expect(rejection({ aggregate: { s: { sum: "__name__" } } })).toMatch(/'sum' needs a field, not __name__/);
+    expect(rejection({ aggregate: { s: { min: "__name__" } } })).toMatch(/'min' needs a field, not __name__/);
   });
 });
 

@@ -38,7 +38,10 @@
  *   each one bound.
  * - `limitToLast` needs an explicit orderBy. `limit` and `limitToLast` are
  *   positive integers up to 10,000 (Blaze's cap) and not both.
- * - Aggregations: 1 to 5; `sum`/`avg` name a field other than `__name__`.
+ * - Aggregations: 1 to 5; `sum`/`avg`/`min`/`max` name a field other than `__name__`.
+ * - groupBy (Blaze): 1 to 8 distinct fields, not `__name__`, with an
+ *   aggregate; no orderBy, limitToLast or startAt/endAt/endBefore; `limit`
+ *   counts groups (at most 1,000) and `startAfter` is a group key prefix.
  *   `select` is a field mask; a path already covered by a selected prefix is
  *   dropped; `__name__` selects no data.
  */
@@ -94,7 +97,21 @@ export type QueryScope =
 
 export type AggregateSpec =
   | { alias: string; op: "count" }
-  | ({ alias: string; op: "sum" | "avg" } & FieldRef);
+  | ({ alias: string; op: FieldAggregateOp } & FieldRef);
+
+/** Aggregations over a field: sum and avg of its numbers, min and max of its values in Firestore order. */
+export type FieldAggregateOp = "sum" | "avg" | "min" | "max";
+const FIELD_AGGREGATE_OPS: readonly FieldAggregateOp[] = ["sum", "avg", "min", "max"];
+
+/** A group-by (core/query/group-by.ts): the documents' aggregates per distinct key. */
+export interface GroupSpec {
+  /** The key fields, in the query's order. */
+  by: FieldRef[];
+  /** At most this many groups (QUERY_LIMITS.maxGroups at most); null: all, up to that cap. */
+  limit: number | null;
+  /** Groups after this key (a prefix of it: after every key that starts with it); null: from the first. */
+  after: Value[] | null;
+}
 
 export interface NormalizedQuery {
   scope: QueryScope;
@@ -113,6 +130,8 @@ export interface NormalizedQuery {
   select: FieldRef[] | null;
   /** Sorted by alias; null = a plain query. */
   aggregate: AggregateSpec[] | null;
+  /** Aggregates per group; null = over the whole result. With groups, `limit` and the cursors are null. */
+  groups: GroupSpec | null;
   /** Write token to wait for; not part of the query's identity. */
   after: string | null;
   /** Strong: also wait for every write acknowledged before the query; not part of the query's identity. */
@@ -449,15 +468,51 @@ function normalizeAggregate(raw: Record<string, AggregateAst> | undefined): Aggr
     .map((alias): AggregateSpec => {
       const a = raw[alias];
       if ("count" in a) return { alias, op: "count" };
-      const op = "sum" in a ? "sum" : "avg";
-      const ref = fieldRef("sum" in a ? a.sum : a.avg, `aggregate.${alias}.${op}`);
-      if (isDocumentName(ref)) throw invalidArgument(`aggregate.${alias}: '${op}' needs a numeric field, not __name__`);
+      const op = FIELD_AGGREGATE_OPS.find((o) => o in a)!;
+      const ref = fieldRef((a as Record<FieldAggregateOp, string>)[op], `aggregate.${alias}.${op}`);
+      if (isDocumentName(ref)) throw invalidArgument(`aggregate.${alias}: '${op}' needs a field, not __name__`);
       return { alias, op, ...ref };
     });
 }
 
+/**
+ * groupBy: distinct fields other than `__name__`; groups are ordered by key,
+ * so no orderBy, limitToLast or document cursors; `limit` counts groups (at
+ * most QUERY_LIMITS.maxGroups) and `startAfter` is a group key.
+ */
+function normalizeGroups(ast: QueryAst): GroupSpec | null {
+  if (ast.groupBy === undefined) return null;
+  for (const k of ["orderBy", "limitToLast", "startAt", "endAt", "endBefore"] as const) {
+    if (ast[k] !== undefined) {
+      throw invalidArgument(`${k} cannot be combined with groupBy: groups are ordered by their key; page with limit and startAfter (a group key)`);
+    }
+  }
+  const seen = new Set<string>();
+  const by = ast.groupBy.map((raw, i) => {
+    const ref = fieldRef(raw, `groupBy[${i}]`);
+    if (isDocumentName(ref)) throw invalidArgument(`groupBy[${i}]: cannot group by __name__ (every document is its own group)`);
+    if (seen.has(ref.field)) throw invalidArgument(`groupBy[${i}]: field ${ref.field} is grouped by more than once`);
+    seen.add(ref.field);
+    return ref;
+  });
+  if (ast.limit !== undefined && ast.limit > QUERY_LIMITS.maxGroups) {
+    throw invalidArgument(`with groupBy, limit counts groups and must be at most ${QUERY_LIMITS.maxGroups}`);
+  }
+  let after: Value[] | null = null;
+  if (ast.startAfter !== undefined) {
+    if (ast.startAfter.length > by.length) {
+      throw invalidArgument(`startAfter has ${ast.startAfter.length} values but the query groups by ${by.length} fields; a group key takes at most one value per groupBy field`);
+    }
+    after = ast.startAfter.map((v, i) => within(`startAfter[${i}]`, () => validateFieldValue(v, by[i].segments)));
+  }
+  return { by, limit: ast.limit ?? null, after };
+}
+
 /** Validates a parsed query against Firestore's rules and returns its canonical form. */
 export function normalizeQuery(ast: QueryAst): NormalizedQuery {
+  const groups = normalizeGroups(ast);
+  // A group-by's limit and cursor are on groups; its documents are all that match.
+  if (groups) ast = { ...ast, limit: undefined, startAfter: undefined };
   const scope = resolveScope(ast.from);
   const filters: FilterCount = { n: 0 };
   const dnf = normalizeWhere(ast.where, scope, filters);
@@ -497,6 +552,7 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
     limit,
     select: normalizeSelect(ast.select),
     aggregate: normalizeAggregate(ast.aggregate),
+    groups,
     after: ast.after ?? null,
     consistency: ast.consistency ?? "strong",
     explain: ast.explain ?? false,
@@ -522,5 +578,7 @@ export function canonicalKey(nq: NormalizedQuery): string {
     nq.limit && [nq.limit.count, nq.limit.last],
     nq.select && nq.select.map((s) => s.field),
     nq.aggregate && nq.aggregate.map((a) => (a.op === "count" ? [a.alias, a.op] : [a.alias, a.op, a.field])),
+    // Only a group-by's key has a place here, so every other query's key is unchanged.
+    ...(nq.groups ? [[nq.groups.by.map((f) => f.field), nq.groups.limit, nq.groups.after]] : []),
   ]);
 }

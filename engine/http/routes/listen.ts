@@ -30,6 +30,7 @@ async function resolveLiveQuery(auth: AuthContext, body: unknown): Promise<Resol
   const query = callerQueryAst(auth, parseQuery(body));
   const nq = normalizeQuery(query);
   if (nq.after !== null) throw invalidArgument('a query listener takes no "after": it is strongly consistent from its first snapshot');
+  if (nq.groups !== null) throw invalidArgument("a query listener takes no groupBy: group-by aggregates are not live; run them with POST /v1/query");
   planQuery(nq, { config: indexConfig });
   return { key: await liveQueryKey(nq), query };
 }

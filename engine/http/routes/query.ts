@@ -1,6 +1,6 @@
 /**
  * POST /v1/query: validate (ast.ts, normalize.ts), run against the D1 index
- * (query/executor.ts), answer `{ docs }` or `{ aggregates }`, plus `explain`
+ * (query/executor.ts), answer `{ docs }`, `{ aggregates }` or `{ groups }`, plus `explain`
  * when the body asks for it.
  */
 import { Hono } from "hono";
@@ -42,7 +42,8 @@ export const queryRoutes = new Hono<AppEnv>().post("/", async (c) => {
   let nq = callerQuery(c.var.auth, parseQuery(await readJson(c.req.raw)));
   if (nq.consistency === "strong") nq = { ...nq, after: await strongAfter(c.env, nq.after) };
   const result = await runQuery(queryDeps(c.env), nq);
-  const body: Record<string, unknown> = nq.aggregate !== null ? { aggregates: result.aggregates } : { docs: result.docs };
+  const body: Record<string, unknown> =
+    nq.groups !== null ? { groups: result.groups } : nq.aggregate !== null ? { aggregates: result.aggregates } : { docs: result.docs };
   if (result.next) body.next = result.next;
   if (result.explain) body.explain = result.explain;
   return c.json(body);
