@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BlazeError } from "../errors";
 import { parseQuery } from "./ast";
-import { runQueryInMemory } from "./evaluate";
+import { runQueryInMemory, type QueryDocument } from "./evaluate";
 import { runGroupByInMemory } from "./group-by";
 import { canonicalKey, normalizeQuery, type GroupSpec, type NormalizedQuery } from "./normalize";
 
@@ -18,7 +18,7 @@ function rejection(body: Record<string, unknown>): string {
   throw new Error(`expected ${JSON.stringify(body)} to be rejected`);
 }
 
-const docs = [
+const docs: QueryDocument[] = [
   { path: "c/1", data: { city: "Oslo", n: 2, t: "x" } },
   { path: "c/2", data: { city: "Oslo", n: 4.5, t: 1 } },
   { path: "c/3", data: { city: "Rome", n: { $double: "-0" } } },
