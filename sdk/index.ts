@@ -65,6 +65,8 @@ export {
   getAggregateFromServer,
   getCountFromServer,
   getDoc,
+  maximum,
+  minimum,
   getDocs,
   setDoc,
   sum,
@@ -75,6 +77,7 @@ export {
   type AggregateType,
   type ExplainResult,
 } from "./operations";
+export { AggregateGroupsSnapshot, type AggregateGroup, type GroupByOptions } from "./group-by";
 export { withSchema, type Schema } from "./schema";
 export { Transaction, runTransaction, type TransactionOptions } from "./transaction";
 export { onAggregateSnapshot, onSnapshot, type Observer, type SnapshotListenOptions, type Unsubscribe } from "./listen";

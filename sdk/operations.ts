@@ -15,6 +15,7 @@ import { FieldPath, fieldPathText } from "./values";
 import { mutate } from "./mutations";
 import { fromWire } from "./wire";
 import { deleteWrite, setWrites, updateWrite } from "./writes";
+import { getAggregateGroups, type AggregateGroupsSnapshot, type GroupByOptions } from "./group-by";
 
 /** `users/a b` -> `/v1/docs/users/a%20b`: each segment percent-encoded (README, "Ids"). */
 const docUrl = (path: string) => `/v1/docs/${path.split("/").map(encodeURIComponent).join("/")}`;
@@ -111,7 +112,7 @@ export async function getDocs<T>(q: Query<T>): Promise<QuerySnapshot<T>> {
 
 // ---------------------------------------------------------------- aggregates
 
-export type AggregateType = "count" | "sum" | "avg";
+export type AggregateType = "count" | "sum" | "avg" | "min" | "max";
 
 export class AggregateField<R> {
   readonly type = "AggregateField" as const;
@@ -124,12 +125,16 @@ export class AggregateField<R> {
   ) {}
 }
 
-export type AggregateSpec = { [field: string]: AggregateField<number | null> };
+export type AggregateSpec = { [field: string]: AggregateField<any> };
 export type AggregateSpecData<S extends AggregateSpec> = { [P in keyof S]: S[P] extends AggregateField<infer R> ? R : never };
 
 export const count = (): AggregateField<number> => new AggregateField<number>("count");
 export const sum = (field: string | FieldPath): AggregateField<number> => new AggregateField<number>("sum", fieldPathText(field, "sum"));
 export const average = (field: string | FieldPath): AggregateField<number | null> => new AggregateField<number | null>("avg", fieldPathText(field, "average"));
+/** Blaze's own: the field's smallest value in Firestore's order (any type), null when no document has it. */
+export const minimum = (field: string | FieldPath): AggregateField<unknown> => new AggregateField<unknown>("min", fieldPathText(field, "minimum"));
+/** Blaze's own: the field's largest value in Firestore's order (any type), null when no document has it. */
+export const maximum = (field: string | FieldPath): AggregateField<unknown> => new AggregateField<unknown>("max", fieldPathText(field, "maximum"));
 
 export function aggregateFieldEqual(left: AggregateField<unknown>, right: AggregateField<unknown>): boolean {
   return left.aggregateType === right.aggregateType && left._field === right._field;
@@ -152,7 +157,7 @@ export class AggregateQuerySnapshot<S extends AggregateSpec, T = any> {
 export function aggregateBody(aggregateSpec: AggregateSpec, method: string): Record<string, unknown> {
   const aggregate: Record<string, unknown> = {};
   for (const [alias, f] of Object.entries(aggregateSpec)) {
-    if (!(f instanceof AggregateField)) throw invalid(`${method}(): ${alias} is not count(), sum() or average()`);
+    if (!(f instanceof AggregateField)) throw invalid(`${method}(): ${alias} is not count(), sum(), average(), minimum() or maximum()`);
     aggregate[alias] = f.aggregateType === "count" ? { count: true } : { [f.aggregateType]: f._field };
   }
   return aggregate;
@@ -165,9 +170,20 @@ export function aggregateSnapshot<S extends AggregateSpec, T>(q: Query<T>, aggre
   return new AggregateQuerySnapshot<S, T>(q, out as AggregateSpecData<S>);
 }
 
-/** One request: the server computes the aggregates from the index (no documents travel). */
-export async function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S): Promise<AggregateQuerySnapshot<S, T>> {
+/**
+ * One request: the server computes the aggregates from the index (no
+ * documents travel). With `{ groupBy }` (Blaze's own), one result per
+ * distinct key: sdk/group-by.ts.
+ */
+export function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S): Promise<AggregateQuerySnapshot<S, T>>;
+export function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S, options: GroupByOptions): Promise<AggregateGroupsSnapshot<S, T>>;
+export async function getAggregateFromServer<S extends AggregateSpec, T>(
+  q: Query<T>,
+  aggregateSpec: S,
+  options?: GroupByOptions,
+): Promise<AggregateQuerySnapshot<S, T> | AggregateGroupsSnapshot<S, T>> {
   checkQuery(q, "getAggregateFromServer");
+  if (options !== undefined) return getAggregateGroups(q, aggregateSpec, options);
   const aggregate = aggregateBody(aggregateSpec, "getAggregateFromServer");
   const { body } = await q.firestore._request<{ aggregates: Record<string, Value> }>("POST", "/v1/query", { ...queryBody(q._state), aggregate });
   return aggregateSnapshot(q, aggregateSpec, body.aggregates);
