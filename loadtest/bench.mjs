@@ -1,4 +1,4 @@
-// Benchmark entry: `npm run bench -- <scenario>` (write, query, ingest, live, fanout, sdk-size, auth; default: all).
+// Benchmark entry: `npm run bench -- <scenario>` (write, query, ingest, live, fanout, sdk-size, auth, search; default: all).
 // Each scenario starts its own `wrangler dev` on a fresh state folder, runs
 // Blaze and its baselines side by side in one run, prints the figures and the
 // ratios, and writes them to bench-results/<scenario>.json.
@@ -14,6 +14,7 @@ const scenarios = {
   fanout: () => import("./scenarios/fanout.mjs"),
   "sdk-size": () => import("./scenarios/sdk-size.mjs"),
   auth: () => import("./scenarios/auth.mjs"),
+  search: () => import("./scenarios/search.mjs"),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

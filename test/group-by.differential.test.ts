@@ -75,7 +75,7 @@ const AGGREGATES: QueryAst["aggregate"][] = [
   { n: { count: true }, s: { sum: "a" }, v: { avg: "b" } },
   { lo: { min: "a" }, hi: { max: "b" } },
   { n: { count: true }, lo: { min: "m" }, hi: { max: "m.x" }, s: { sum: "m.x" } },
-  { v: { avg: "a" }, hi: { max: "a" }, lo: { min: "b" } },
+  { v: { avg: "a" }, hi: { max: "a" }, lo: { min: "b" }, s: { sum: "a" } },
 ];
 
 const queryArb = fc.record(

@@ -15,12 +15,12 @@
  * comparison on the key's prefix, and LIMIT takes one group more than asked
  * so the executor can tell that more follow.
  *
- * A query with no filter reads the first groupBy field's entries directly,
+ * A query with no filter and no sum or avg reads the first groupBy field's entries directly,
  * in index order (collection or group, field, kind, value): no sort, no
  * path set.
  */
 import { sql, type SQL } from "drizzle-orm";
-import type { AggregateSpec, GroupSpec } from "../core/query/normalize";
+import type { AggregateSpec, FieldRef, GroupSpec } from "../core/query/normalize";
 import { encodeValue } from "../index/encoding";
 import type { QueryPlan } from "./plan-types";
 import { and, doubleTagField, numericField, Params, scanStatement, unionTree } from "./sql";
@@ -29,18 +29,20 @@ import { and, doubleTagField, numericField, Params, scanStatement, unionTree } f
 export type GroupRow = Record<string, number | string | null>;
 
 export interface GroupColumns {
-  /** Aggregates over numbers (sum, avg), in the order of their s<i>.. columns. */
-  numeric: AggregateSpec[];
+  /** Distinct fields of sum and avg (both of one field share its columns), in the order of their s<i>.. columns. */
+  numeric: FieldRef[];
   /** min and max, in the order of their y<j> columns. */
   extremes: AggregateSpec[];
 }
 
 export function groupColumns(specs: readonly AggregateSpec[]): GroupColumns {
-  return {
-    numeric: specs.filter((a) => a.op === "sum" || a.op === "avg"),
-    extremes: specs.filter((a) => a.op === "min" || a.op === "max"),
-  };
+  const numeric = new Map<string, FieldRef>();
+  for (const a of specs) if (a.op === "sum" || a.op === "avg") numeric.set(a.field, { field: a.field, segments: a.segments });
+  return { numeric: [...numeric.values()], extremes: specs.filter((a) => a.op === "min" || a.op === "max") };
 }
+
+/** The s<i>.. columns a sum or avg reads. */
+export const numericColumn = (columns: GroupColumns, field: string) => columns.numeric.findIndex((f) => f.field === field);
 
 const col = (name: string) => sql.raw(name);
 
@@ -62,29 +64,34 @@ export function groupStatement(plan: QueryPlan, specs: readonly AggregateSpec[],
   const entry = (alias: string, path: SQL, field: string) =>
     sql`${col(alias)}.doc_path = ${path} AND ${col(alias)}.field = ${p.v(field)} AND ${col(alias)}.kind = 'value'`;
 
-  let from: SQL;
-  let path: SQL;
-  let keyJoins = by;
-  if (by.length > 0 && wholeScope(plan)) {
+  if (wholeScope(plan)) {
     const scope = plan.scope;
-    const scopeCond = scope.kind === "collection" ? sql`g0.collection_path = ${p.v(scope.path)}` : sql`g0.collection_id = ${p.v(scope.collectionId)}`;
-    from = sql`index_entries g0`;
-    path = sql`g0.doc_path`;
-    keyJoins = by.slice(1);
-    // The first key's entries are the rows: filtered here rather than joined.
-    const where = [scopeCond, sql`g0.field = ${p.v(by[0].field)}`, sql`g0.kind = 'value'`];
-    return finish(sql`${from}`, path, where, 1);
+    if (numeric.length > 0) {
+      // Document data is read anyway: walk the scope's documents in their own index order (rows
+      // close together), each key found by its entry's primary key, a covering index.
+      const cond = scope.kind === "collection" ? sql`d.collection_path = ${p.v(scope.path)}` : sql`d.collection_id = ${p.v(scope.collectionId)}`;
+      return finish(sql`documents d`, sql`d.path`, [cond], { keysFrom: 0, documents: true });
+    }
+    if (by.length > 0) {
+      // Only index rows: the first key's entries are the rows, read in value order.
+      const cond = scope.kind === "collection" ? sql`g0.collection_path = ${p.v(scope.path)}` : sql`g0.collection_id = ${p.v(scope.collectionId)}`;
+      return finish(sql`index_entries g0`, sql`g0.doc_path`, [cond, sql`g0.field = ${p.v(by[0].field)}`, sql`g0.kind = 'value'`], { keysFrom: 1, documents: false });
+    }
   }
   const scans = plan.disjunctions.flatMap((sub) => sub.scans.map((scan) => scanStatement(plan, sub, scan, { kind: "paths" }, false, p)));
-  from = sql`(${scans.length === 1 ? scans[0] : unionTree(scans)}) m`;
-  path = sql`m.path`;
-  return finish(from, path, [], 0);
+  return finish(sql`(${scans.length === 1 ? scans[0] : unionTree(scans)}) m`, sql`m.path`, [], { keysFrom: 0, documents: false });
 
-  /** The joins after the row source, the inner SELECT, the grouping. `first`: key joins already in the source. */
-  function finish(source: SQL, pathCol: SQL, where: SQL[], first: number): SQL {
+  /**
+   * The joins after the row source, the inner SELECT, the grouping. `keysFrom`: the
+   * first key joined (the source holds the ones before); `documents`: the source is `documents d`.
+   */
+  function finish(source: SQL, pathCol: SQL, where: SQL[], from: { keysFrom: number; documents: boolean }): SQL {
     const joins: SQL[] = [];
-    keyJoins.forEach((f, i) => joins.push(sql` CROSS JOIN index_entries ${col(`g${i + first}`)} ON ${entry(`g${i + first}`, pathCol, f.field)}`));
-    if (numeric.length > 0) joins.push(sql` CROSS JOIN documents d ON d.path = ${pathCol}`);
+    by.slice(from.keysFrom).forEach((f, i) => {
+      const alias = `g${i + from.keysFrom}`;
+      joins.push(sql` CROSS JOIN index_entries ${col(alias)} ON ${entry(alias, pathCol, f.field)}`);
+    });
+    if (numeric.length > 0 && !from.documents) joins.push(sql` CROSS JOIN documents d ON d.path = ${pathCol}`);
     const extremeAlias = new Map<string, string>();
     for (const a of extremes) {
       const field = (a as { field: string }).field;
@@ -94,8 +101,7 @@ export function groupStatement(plan: QueryPlan, specs: readonly AggregateSpec[],
       joins.push(sql` LEFT JOIN index_entries ${col(alias)} ON ${entry(alias, pathCol, field)}`);
     }
     const inner: SQL[] = by.map((_, i) => sql`${col(`g${i}`)}.value AS ${col(`k${i}`)}`);
-    numeric.forEach((a, i) => {
-      const segments = (a as { segments: string[] }).segments;
+    numeric.forEach(({ segments }, i) => {
       inner.push(sql`${numericField(segments, p)} AS ${col(`x${2 * i}`)}`, sql`${doubleTagField(segments, p)} AS ${col(`x${2 * i + 1}`)}`);
     });
     extremes.forEach((a, j) => inner.push(sql`${col(`${extremeAlias.get((a as { field: string }).field)}.value`)} AS ${col(`y${j}`)}`));

@@ -20,7 +20,7 @@ import type { AggregateSpec, GroupSpec } from "../core/query/normalize";
 import type { Value } from "../core/values";
 import { decodeValue, hexToBytes } from "../index/decode";
 import { numericAggregate } from "./aggregate-values";
-import { groupColumns, groupStatement, type GroupRow } from "./group-by-sql";
+import { groupColumns, groupStatement, numericColumn, type GroupRow } from "./group-by-sql";
 import type { QueryPlan } from "./plan-types";
 
 /** Runs one statement on every index shard of the query; rows per shard. */
@@ -95,12 +95,12 @@ function compareHexKeys(a: string[], b: string[]): number {
 
 function finish(g: Partial, specs: readonly AggregateSpec[]): AggregateResult {
   const total = (column: string) => g.totals.get(column) ?? 0;
+  const columns = groupColumns(specs);
   const out: AggregateResult = {};
-  let i = 0;
   let j = 0;
   for (const a of specs) {
     if (a.op === "count") out[a.alias] = total("n");
-    else if (a.op === "sum" || a.op === "avg") out[a.alias] = numericAggregate(a.op, total, i++);
+    else if (a.op === "sum" || a.op === "avg") out[a.alias] = numericAggregate(a.op, total, numericColumn(columns, a.field));
     else {
       const hex = g.extremes[j++];
       out[a.alias] = hex === null ? null : decodeValue(hexToBytes(hex));

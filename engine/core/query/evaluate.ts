@@ -34,6 +34,7 @@
 import { getField, setField } from "../field-path";
 import {
   compareValues,
+  isMap,
   isNaNValue,
   numberOf,
   numberValue,
@@ -222,9 +223,20 @@ function extreme(docs: readonly QueryDocument[], ref: FieldRef, op: "min" | "max
     if (v === undefined) continue;
     if (best === undefined || (op === "min" ? compareValues(v, best) < 0 : compareValues(v, best) > 0)) best = v;
   }
-  if (best === undefined) return null;
-  const n = numberOf(best);
-  return n === undefined ? best : numberValue(n === 0 ? 0 : n);
+  return best === undefined ? null : indexCanonical(best);
+}
+
+/**
+ * A value as the index gives it back (engine/index/decode.ts): equal in
+ * Firestore's order, with -0 as 0 at any depth (the index does not tell
+ * them apart), so min, max and group keys read the same from D1 and here.
+ */
+export function indexCanonical(v: Value): Value {
+  if (Array.isArray(v)) return v.map(indexCanonical);
+  const n = numberOf(v);
+  if (n !== undefined) return numberValue(n === 0 ? 0 : n);
+  if (isMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, indexCanonical(x)]));
+  return v;
 }
 
 /**

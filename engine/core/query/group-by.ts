@@ -11,20 +11,14 @@
  *   `limit` keeps the first groups.
  * - Each group gets the query's aggregates over its documents (evaluate.ts).
  */
-import { compareValues, numberOf, numberValue, type Value } from "../values";
-import { aggregate, fieldValue, matchesQuery, type AggregateResult, type QueryDocument } from "./evaluate";
+import { compareValues, type Value } from "../values";
+import { aggregate, fieldValue, indexCanonical, matchesQuery, type AggregateResult, type QueryDocument } from "./evaluate";
 import type { GroupSpec, NormalizedQuery } from "./normalize";
 
 export interface GroupResult {
   /** The groupBy fields' values, in the query's groupBy order. */
   key: Value[];
   aggregates: AggregateResult;
-}
-
-/** A key's value as a result states it: numbers canonical, -0 as 0 (equal in the value order). */
-export function canonicalKeyValue(v: Value): Value {
-  const n = numberOf(v);
-  return n === undefined ? v : numberValue(n === 0 ? 0 : n);
 }
 
 /** Key order: field by field; a shorter key (a cursor prefix) sorts before the keys it starts. */
@@ -52,7 +46,7 @@ export function runGroupByInMemory(docs: readonly QueryDocument[], nq: Normalize
     if (!afterCursor(k, after)) continue;
     const g = groups.find((x) => compareGroupKeys(x.key, k) === 0);
     if (g) g.docs.push(d);
-    else groups.push({ key: k.map(canonicalKeyValue), docs: [d] });
+    else groups.push({ key: k.map(indexCanonical), docs: [d] });
   }
   groups.sort((a, b) => compareGroupKeys(a.key, b.key));
   const kept = limit === null ? groups : groups.slice(0, limit);
