@@ -23,7 +23,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { AggregateSpec, FieldRef, GroupSpec } from "../core/query/normalize";
 import { encodeValue } from "../index/encoding";
 import type { QueryPlan } from "./plan-types";
-import { and, doubleTagField, numericField, Params, scanStatement, unionTree } from "./sql";
+import { and, doubleTagField, jsonPath, numericField, Params, scanStatement, unionTree } from "./sql";
 
 /** Output columns: k<i> hex keys; n; s/c/t/nan/pinf/ninf<i> per sum or avg; y<j> hex per min or max. */
 export type GroupRow = Record<string, number | string | null>;
@@ -101,8 +101,24 @@ export function groupStatement(plan: QueryPlan, specs: readonly AggregateSpec[],
       joins.push(sql` LEFT JOIN index_entries ${col(alias)} ON ${entry(alias, pathCol, field)}`);
     }
     const inner: SQL[] = by.map((_, i) => sql`${col(`g${i}`)}.value AS ${col(`k${i}`)}`);
+    // Per numeric field, x<2i> and x<2i+1>: with a plain JSON path, the raw value and its
+    // JSON type (two lookups a row; the outer SELECT tells numbers and tagged numbers apart);
+    // else the number and the tag, walked (sql.ts).
+    const outerNumber: string[] = [];
+    const outerTag: string[] = [];
     numeric.forEach(({ segments }, i) => {
-      inner.push(sql`${numericField(segments, p)} AS ${col(`x${2 * i}`)}`, sql`${doubleTagField(segments, p)} AS ${col(`x${2 * i + 1}`)}`);
+      const [x, t] = [`x${2 * i}`, `x${2 * i + 1}`];
+      const path = jsonPath(segments);
+      if (path === null) {
+        inner.push(sql`${numericField(segments, p)} AS ${col(x)}`, sql`${doubleTagField(segments, p)} AS ${col(t)}`);
+        outerNumber.push(x);
+        outerTag.push(t);
+        return;
+      }
+      inner.push(sql`json_extract(d.data, ${p.v(path)}) AS ${col(x)}`, sql`json_type(d.data, ${p.v(path)}) AS ${col(t)}`);
+      outerNumber.push(`(CASE WHEN ${t} IN ('integer', 'real') THEN ${x} END)`);
+      // A user map cannot hold a "$" key, so only a tagged number has this member.
+      outerTag.push(`(CASE WHEN ${t} = 'object' THEN json_extract(${x}, '$."$double"') END)`);
     });
     extremes.forEach((a, j) => inner.push(sql`${col(`${extremeAlias.get((a as { field: string }).field)}.value`)} AS ${col(`y${j}`)}`));
     if (inner.length === 0) inner.push(sql`1 AS one`);
@@ -117,7 +133,7 @@ export function groupStatement(plan: QueryPlan, specs: readonly AggregateSpec[],
 
     const outputs: SQL[] = [...by.map((_, i) => col(`hex(k${i}) AS k${i}`)), sql`COUNT(*) AS n`];
     numeric.forEach((_, i) => {
-      const [x, tag] = [`x${2 * i}`, `x${2 * i + 1}`];
+      const [x, tag] = [outerNumber[i], outerTag[i]];
       outputs.push(
         col(
           `TOTAL(${x}) AS s${i}, COUNT(${x}) AS c${i}, COUNT(${tag}) AS t${i}, ` +
