@@ -40,3 +40,10 @@ export async function mustOk(res) {
   if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
   return res;
 }
+
+/** Runs `f` and adds how long it took (`ms`) to what it returns. */
+export async function timed(f) {
+  const t0 = performance.now();
+  const out = await f();
+  return { ms: performance.now() - t0, ...out };
+}

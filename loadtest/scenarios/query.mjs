@@ -2,12 +2,8 @@
 // Blaze's POST /v1/query against (a) the same query hand-written in SQL on
 // the same D1 tables, (b) the seed demo's way (fetch the whole collection,
 // filter and sort on the client), and (c) itself on 10x fewer documents.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { migrate, startDevServer } from "../lib/dev-server.mjs";
-import { writeBenchConfig } from "../lib/bench-config.mjs";
-import { fmt, median, mustOk } from "../lib/measure.mjs";
+import { startBenchServer } from "../lib/bench-server.mjs";
+import { fmt, median, mustOk, timed } from "../lib/measure.mjs";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number);
 const REPS = Number(process.env.BENCH_REPS ?? 40);
@@ -54,19 +50,9 @@ const queries = (collection) => ({
 
 const byPath = (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
-async function timed(f) {
-  const t0 = performance.now();
-  const out = await f();
-  return { ms: performance.now() - t0, ...out };
-}
-
 export async function run() {
-  const config = writeBenchConfig();
-  const persistTo = mkdtempSync(join(tmpdir(), "blaze-bench-q-"));
-  await migrate({ config, persistTo });
-  const server = await startDevServer({ config, persistTo });
-  const post = (path, body) =>
-    fetch(`${server.url}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }).then(mustOk);
+  const server = await startBenchServer("blaze-bench-q-");
+  const post = server.post;
   try {
     for (const size of SIZES) {
       const t0 = performance.now();
@@ -172,6 +158,5 @@ export async function run() {
     return { results, config: { SIZES, REPS, FETCH_ALL_REPS } };
   } finally {
     await server.stop();
-    rmSync(persistTo, { recursive: true, force: true });
   }
 }

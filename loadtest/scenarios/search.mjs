@@ -4,12 +4,8 @@
 // `documents`, as an analyst would write it) and next to fetch-all (the
 // whole collection to the client, grouped there), in one run.
 // Part 1, full-text search, is not built yet (see docs/benchmarks.md).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { migrate, startDevServer } from "../lib/dev-server.mjs";
-import { writeBenchConfig } from "../lib/bench-config.mjs";
-import { fmt, median, mustOk } from "../lib/measure.mjs";
+import { startBenchServer } from "../lib/bench-server.mjs";
+import { fmt, median, mustOk, timed } from "../lib/measure.mjs";
 
 const SIZE = Number(process.env.BENCH_SIZE ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 15);
@@ -54,19 +50,9 @@ const queries = (collection) => ({
   },
 });
 
-async function timed(f) {
-  const t0 = performance.now();
-  const out = await f();
-  return { ms: performance.now() - t0, ...out };
-}
-
 export async function run() {
-  const config = writeBenchConfig();
-  const persistTo = mkdtempSync(join(tmpdir(), "blaze-bench-search-"));
-  await migrate({ config, persistTo });
-  const server = await startDevServer({ config, persistTo });
-  const post = (path, body) =>
-    fetch(`${server.url}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }).then(mustOk);
+  const server = await startBenchServer("blaze-bench-search-");
+  const post = server.post;
   const collection = `s${SIZE}`;
   try {
     const t0 = performance.now();
@@ -121,6 +107,5 @@ export async function run() {
     return { groupBy: results, config: { SIZE, REPS, FETCH_ALL_REPS } };
   } finally {
     await server.stop();
-    rmSync(persistTo, { recursive: true, force: true });
   }
 }
