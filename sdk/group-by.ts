@@ -7,7 +7,7 @@
 import type { QueryAst } from "../engine/core/query/ast";
 import type { Value } from "../engine/core/values";
 import { invalid } from "./errors";
-import { aggregateBody, type AggregateSpec, type AggregateSpecData } from "./operations";
+import { aggregateBody, checkQuery, getAggregateFromServer as getAggregates, type AggregateQuerySnapshot, type AggregateSpec, type AggregateSpecData } from "./operations";
 import { queryBody } from "./query";
 import type { Query } from "./reference";
 import { FieldPath, fieldPathText } from "./values";
@@ -45,7 +45,23 @@ interface WireGroups {
   next?: { startAfter: Value[] };
 }
 
-export async function getAggregateGroups<S extends AggregateSpec, T>(q: Query<T>, spec: S, options: GroupByOptions): Promise<AggregateGroupsSnapshot<S, T>> {
+/**
+ * Firestore's getAggregateFromServer, and with `{ groupBy }` Blaze's
+ * group-by: one result per distinct key (the SDK exports this one).
+ */
+export function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S): Promise<AggregateQuerySnapshot<S, T>>;
+export function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S, options: GroupByOptions): Promise<AggregateGroupsSnapshot<S, T>>;
+export function getAggregateFromServer<S extends AggregateSpec, T>(
+  q: Query<T>,
+  aggregateSpec: S,
+  options?: GroupByOptions,
+): Promise<AggregateQuerySnapshot<S, T> | AggregateGroupsSnapshot<S, T>> {
+  if (options === undefined) return getAggregates(q, aggregateSpec);
+  checkQuery(q, "getAggregateFromServer");
+  return getAggregateGroups(q, aggregateSpec, options);
+}
+
+async function getAggregateGroups<S extends AggregateSpec, T>(q: Query<T>, spec: S, options: GroupByOptions): Promise<AggregateGroupsSnapshot<S, T>> {
   const method = "getAggregateFromServer";
   const fields = (Array.isArray(options.groupBy) ? options.groupBy : [options.groupBy]).map((f) => fieldPathText(f, method));
   if (fields.length === 0) throw invalid(`Function ${method}() needs at least one groupBy field.`);

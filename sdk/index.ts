@@ -62,7 +62,6 @@ export {
   count,
   deleteDoc,
   explain,
-  getAggregateFromServer,
   getCountFromServer,
   getDoc,
   maximum,
@@ -77,7 +76,7 @@ export {
   type AggregateType,
   type ExplainResult,
 } from "./operations";
-export { AggregateGroupsSnapshot, type AggregateGroup, type GroupByOptions } from "./group-by";
+export { AggregateGroupsSnapshot, getAggregateFromServer, type AggregateGroup, type GroupByOptions } from "./group-by";
 export { withSchema, type Schema } from "./schema";
 export { Transaction, runTransaction, type TransactionOptions } from "./transaction";
 export { onAggregateSnapshot, onSnapshot, type Observer, type SnapshotListenOptions, type Unsubscribe } from "./listen";

@@ -15,7 +15,6 @@ import { FieldPath, fieldPathText } from "./values";
 import { mutate } from "./mutations";
 import { fromWire } from "./wire";
 import { deleteWrite, setWrites, updateWrite } from "./writes";
-import { getAggregateGroups, type AggregateGroupsSnapshot, type GroupByOptions } from "./group-by";
 
 /** `users/a b` -> `/v1/docs/users/a%20b`: each segment percent-encoded (README, "Ids"). */
 const docUrl = (path: string) => `/v1/docs/${path.split("/").map(encodeURIComponent).join("/")}`;
@@ -79,7 +78,7 @@ export async function addDoc<T>(reference: CollectionReference<T>, data: T): Pro
   return ref;
 }
 
-function checkQuery(q: unknown, method: string): asserts q is Query<any> {
+export function checkQuery(q: unknown, method: string): asserts q is Query<any> {
   if (!(q instanceof Query)) throw invalid(`Function ${method}() expects a Query or CollectionReference as its first argument.`);
 }
 
@@ -170,20 +169,9 @@ export function aggregateSnapshot<S extends AggregateSpec, T>(q: Query<T>, aggre
   return new AggregateQuerySnapshot<S, T>(q, out as AggregateSpecData<S>);
 }
 
-/**
- * One request: the server computes the aggregates from the index (no
- * documents travel). With `{ groupBy }` (Blaze's own), one result per
- * distinct key: sdk/group-by.ts.
- */
-export function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S): Promise<AggregateQuerySnapshot<S, T>>;
-export function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S, options: GroupByOptions): Promise<AggregateGroupsSnapshot<S, T>>;
-export async function getAggregateFromServer<S extends AggregateSpec, T>(
-  q: Query<T>,
-  aggregateSpec: S,
-  options?: GroupByOptions,
-): Promise<AggregateQuerySnapshot<S, T> | AggregateGroupsSnapshot<S, T>> {
+/** One request: the server computes the aggregates from the index (no documents travel). sdk/group-by.ts adds `{ groupBy }`. */
+export async function getAggregateFromServer<S extends AggregateSpec, T>(q: Query<T>, aggregateSpec: S): Promise<AggregateQuerySnapshot<S, T>> {
   checkQuery(q, "getAggregateFromServer");
-  if (options !== undefined) return getAggregateGroups(q, aggregateSpec, options);
   const aggregate = aggregateBody(aggregateSpec, "getAggregateFromServer");
   const { body } = await q.firestore._request<{ aggregates: Record<string, Value> }>("POST", "/v1/query", { ...queryBody(q._state), aggregate });
   return aggregateSnapshot(q, aggregateSpec, body.aggregates);
