@@ -45,6 +45,24 @@ describe("group-by over HTTP", () => {
     expect(filtered.body.explain.statements.map((s: { sql: string }) => s.sql).join("\n")).toContain("GROUP BY k0 ORDER BY k0");
   });
 
+  it("groups a collection group, with and without sums (both ways of reading the scope)", async () => {
+    const after = await seed({
+      "gbg1/x/gbitems/a": { city: "Oslo", n: 1 },
+      "gbg2/y/gbitems/b": { city: "Oslo", n: 2 },
+      "gbg2/y/gbitems/c": { city: "Rome", n: 4 },
+      "gbg2/y/other/d": { city: "Oslo", n: 8 },
+    });
+    const base = { from: { collectionGroup: "gbitems" }, groupBy: ["city"], after };
+    expect((await query({ ...base, aggregate: { n: { count: true } } })).body.groups).toEqual([
+      { key: ["Oslo"], aggregates: { n: 2 } },
+      { key: ["Rome"], aggregates: { n: 1 } },
+    ]);
+    expect((await query({ ...base, aggregate: { s: { sum: "n" }, v: { avg: "n" } } })).body.groups).toEqual([
+      { key: ["Oslo"], aggregates: { s: 3, v: 1.5 } },
+      { key: ["Rome"], aggregates: { s: 4, v: 4 } },
+    ]);
+  });
+
   it("pages groups with limit and next.startAfter, and refuses more than the cap without a limit", async () => {
     const n = QUERY_LIMITS.maxGroups + 1;
     const after = await seed(Object.fromEntries(Array.from({ length: n }, (_, i) => [`gbcap/d${i}`, { i, even: i % 2 === 0 }])));
