@@ -139,6 +139,35 @@ describe("POST /v1/batch", () => {
     expect((await api("GET", `/v1/docs/${target}`)).body.data).toEqual({ real: true });
   });
 
+  it("a batch whose coordinator died after recording it as preparing is aborted by the alarm, which then rests", async () => {
+    const paths = pathsOnDistinctShards("b10", 2);
+    const coordinator = Math.min(...paths.map(shardFor));
+    const other = paths.find((p) => shardFor(p) !== coordinator)!;
+    // The coordinator recorded `preparing` and one participant prepared; then the coordinator died (no run() left).
+    await api("PUT", `/v1/docs/${paths.find((p) => p !== other)}`, { before: true });
+    await (shardStubFor(shardFor(other)) as unknown as ShardApi).prepare(shardFor(other), "orphan-txn", coordinator, [{ op: "set", path: other, data: { orphan: true } }], ANONYMOUS);
+    const stale = Date.now() - 60_000; // older than PREPARE_TIMEOUT_MS
+    const hasWork = () =>
+      runInDurableObject(shardStubFor(coordinator) as any, (instance: ShardDO, state: DurableObjectState) => {
+        state.storage.sql.exec(`INSERT OR IGNORE INTO txns (txn_id, state, participants, pending, created_at) VALUES ('orphan-txn', 'preparing', ?, ?, ?)`, JSON.stringify([coordinator, shardFor(other)]), JSON.stringify([coordinator, shardFor(other)]), stale);
+        return (instance as unknown as { coordinator(): { hasWork(): boolean } }).coordinator().hasWork();
+      });
+    expect(await hasWork()).toBe(true);
+    await runInDurableObject(shardStubFor(coordinator) as any, (_i: ShardDO, state: DurableObjectState) => state.storage.setAlarm(Date.now()));
+    await runAlarm(coordinator);
+    const row = await runInDurableObject(shardStubFor(coordinator) as any, (instance: ShardDO, state: DurableObjectState) => ({
+      state: state.storage.sql.exec(`SELECT state FROM txns WHERE txn_id = 'orphan-txn'`).one().state,
+      hasWork: (instance as unknown as { coordinator(): { hasWork(): boolean } }).coordinator().hasWork(),
+    }));
+    // Aborted (kept a while for late decide() calls), no longer work for the alarm's one-second loop.
+    expect(row).toEqual({ state: "aborted", hasWork: false });
+    const held = await runInDurableObject(shardStubFor(shardFor(other)) as any, (_i: ShardDO, state: DurableObjectState) =>
+      state.storage.sql.exec(`SELECT COUNT(*) AS n FROM prepared`).one().n,
+    );
+    expect(held).toBe(0);
+    expect((await api("GET", `/v1/docs/${other}`)).status).toBe(404);
+  });
+
   it("validates the batch body", async () => {
     const bad = async (body: unknown, code = "INVALID_ARGUMENT") => {
       const res = await api("POST", "/v1/batch", body);

@@ -185,8 +185,21 @@ export class Coordinator {
     return "pending";
   }
 
-  /** Re-drives committed transactions whose participants have not all applied. */
-  async redrive(): Promise<boolean> {
+  /**
+   * Re-drives committed transactions whose participants have not all
+   * applied, and aborts those still `preparing` after the timeout: their
+   * coordinator died before its commit point (a restart mid-prepare), nothing
+   * will decide them, and their record would keep the alarm busy forever.
+   */
+  async redrive(now: number, timeoutMs: number): Promise<boolean> {
+    const orphans = this.sql
+      .exec<{ txn_id: string; participants: string }>(`SELECT txn_id, participants FROM txns WHERE state = 'preparing' AND created_at < ?`, now - timeoutMs)
+      .toArray();
+    for (const row of orphans) {
+      // As decide() rules for a participant asking; a run() still waiting on a prepare sees it and aborts.
+      this.setState(row.txn_id, "aborted");
+      await Promise.allSettled((JSON.parse(row.participants) as number[]).map((s) => this.participant(s).abort(row.txn_id)));
+    }
     const rows = this.sql
       .exec<{ txn_id: string; pending: string }>(`SELECT txn_id, pending FROM txns WHERE state = 'committed'`)
       .toArray();

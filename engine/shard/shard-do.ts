@@ -255,7 +255,7 @@ export class ShardDO extends DurableObject<Env> {
       await this.resolveTxn(lock.txnId, lock.coordinator).catch(() => undefined);
     }
     if (store.hasPrepared()) next.push(now + this.prepareTimeoutMs());
-    if (await this.coordinator().redrive()) next.push(now + 1000);
+    if (await this.coordinator().redrive(now, this.prepareTimeoutMs())) next.push(now + 1000);
     store.pruneOutcomes(now - HOUR);
     store.keys.prune(now - this.idempotencyWindowMs(), LIMITS.idempotencyKeysPerShard);
     this.coordinator().prune(now - HOUR);
