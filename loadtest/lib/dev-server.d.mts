@@ -17,4 +17,4 @@ export interface DevServer {
   kill(): void;
   stop(): Promise<void>;
 }
-export function startDevServer(opts?: { config?: string; persistTo: string; vars?: Record<string, string>; logLevel?: string }): Promise<DevServer>;
+export function startDevServer(opts?: { config?: string; persistTo: string; vars?: Record<string, string>; logLevel?: string; port?: number }): Promise<DevServer>;

@@ -50,10 +50,11 @@ export async function d1Query({ config = "wrangler.toml", persistTo, database = 
  * It runs as `npm start` does (BLAZE_DEV: no admin key required);
  * `adminKey()` creates an admin key in its D1 on first use, for the
  * admin-only routes (/v1/status, /v1/listen?doc=).
+ * `port`: a restart after a crash comes back where its clients are.
  */
-export async function startDevServer({ config = "wrangler.toml", persistTo, vars = {}, logLevel = "warn" } = {}) {
+export async function startDevServer({ config = "wrangler.toml", persistTo, vars = {}, logLevel = "warn", port: wanted } = {}) {
   vars = { BLAZE_DEV: "true", ...vars };
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const inspector = await freePort();
   const args = ["dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
     "--persist-to", persistTo, "--log-level", logLevel, "--show-interactive-dev-session=false"];

@@ -103,5 +103,8 @@ export async function listenSession(rt: Runtime, specs: ListenSpec[], until: (ls
   if (!closed) {
     closed = true;
     ws.close();
+  } else {
+    // Dropped (or never opened: the server is down): pause before the next session rather than spin.
+    await rt.sleep(500);
   }
 }

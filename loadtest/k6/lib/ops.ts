@@ -112,6 +112,7 @@ export async function readDoc(rt: Runtime, path: string): Promise<DocSnap | null
   if (found === undefined) done("fail", undefined, errorOf(res));
   else done("ok", { doc: found });
   rt.check("read answered", found !== undefined);
+  await backOff(rt, res);
   return found;
 }
 
@@ -123,6 +124,12 @@ export async function queryRegisters(rt: Runtime, L: Layout): Promise<void> {
   if (res.status === 200) done("ok", { docs: res.body.docs.map(snap) });
   else done("fail", undefined, errorOf(res));
   rt.check("query answered", res.status === 200);
+  await backOff(rt, res);
+}
+
+/** No answer at all (the server is down or restarting): pause rather than spin on refused connections. */
+async function backOff(rt: Runtime, res: Res) {
+  if (res.status === 0) await rt.sleep(250);
 }
 
 /** Every document of a collection from the index, following `next`. */

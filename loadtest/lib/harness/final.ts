@@ -51,13 +51,20 @@ export async function collectFinal(reader: Runtime, L: Layout, listeners: Runtim
   const deadline = Date.now() + timeoutMs;
   const paths = [...L.registers, ...L.batchDocs, ...L.counters];
   let reads = await readAll(reader, paths);
-  let index: DocSnap[] = [];
+  let index: DocSnap[] | undefined;
   for (;;) {
-    index = (await Promise.all([L.reg, L.bat, L.cnt].map((c) => queryAll(reader, c)))).flat();
-    if (same(index, reads) || Date.now() > deadline) break;
+    try {
+      index = (await Promise.all([L.reg, L.bat, L.cnt].map((c) => queryAll(reader, c)))).flat();
+      if (same(index, reads)) break;
+    } catch (e) {
+      // A strong query answers UNAVAILABLE while the index is far behind (after a crash): ask again.
+      if (Date.now() > deadline) throw e;
+    }
+    if (Date.now() > deadline) break;
     await reader.sleep(500);
     reads = await readAll(reader, paths);
   }
+  if (!index) throw new Error("no answer from the index");
   log(`  final: ${Object.values(reads).filter(Boolean).length} documents read, ${index.length} in the index`);
   await Promise.all(
     listeners.map((rt) => {
