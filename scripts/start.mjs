@@ -1,10 +1,12 @@
 // `npm start`: builds the demo, applies the D1 migrations to the local
-// database, then runs `wrangler dev` on the port asked for:
+// database, makes sure a local admin key exists (printed; docs/security.md),
+// then runs `wrangler dev` (BLAZE_DEV on) on the port asked for:
 //   npm start                   -> http://127.0.0.1:8787
 //   PORT=9000 npm start         -> http://127.0.0.1:9000
 //   npm start -- --port 9000    (the flag wins over PORT)
 import { spawn } from "node:child_process";
 import { pathToFileURL } from "node:url";
+import { ensureDevAdminKey } from "./dev-admin-key.mjs";
 
 export const DEFAULT_PORT = 8787;
 
@@ -35,7 +37,11 @@ async function main() {
   const port = startPort(process.argv.slice(2), process.env);
   await run(["run", "build"]);
   await run(["run", "db:migrate"]);
-  console.log(`\nBlaze: open the demo at http://127.0.0.1:${port}/ (the API is under /v1/)\n`);
+  const admin = await ensureDevAdminKey();
+  console.log(`\nBlaze: open the demo at http://127.0.0.1:${port}/ (the API is under /v1/)`);
+  console.log(`Blaze: local admin key${admin.created ? " (new)" : ""}, for /v1/status and /v1/admin/* (kept in .wrangler/blaze-dev-admin-key):`);
+  console.log(`  ${admin.key}`);
+  console.log("Blaze: dev mode (BLAZE_DEV): the API answers without a key here; a deployment needs `npm run blaze -- keys create --role admin --remote`\n");
   // The terminal's Ctrl-C reaches wrangler too; this process ends when it does.
   await run(["run", "dev", "--", "--port", String(port)]);
 }

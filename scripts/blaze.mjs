@@ -1,0 +1,94 @@
+// The Blaze command line: `npm run blaze -- <command>`.
+//
+//   keys create --role admin|client [--name <name>]   prints the new key once (only its hash is stored)
+//   keys list                                          ids, roles, names, created/revoked times
+//   keys revoke <id>                                   takes effect everywhere within seconds
+//
+// Every command works on the local database (`wrangler dev`, `npm start`)
+// unless --remote is given (the deployed D1 of wrangler.toml). Also:
+// --persist-to <dir> (a local state folder other than .wrangler/state),
+// --config <wrangler.toml>, --json (machine-readable output).
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import { createKey, listKeys, revokeKey } from "./api-keys.mjs";
+
+const USAGE = `usage: npm run blaze -- keys create --role admin|client [--name <name>] [--remote]
+       npm run blaze -- keys list [--remote]
+       npm run blaze -- keys revoke <id> [--remote]
+options: --remote (the deployed database), --persist-to <dir>, --config <file>, --json`;
+
+class UsageError extends Error {}
+
+/** Runs one command; returns the exit code. `out`/`err` print a line. */
+export async function runCli(argv, { out = console.log, err = console.error } = {}) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        role: { type: "string" },
+        name: { type: "string", default: "" },
+        remote: { type: "boolean", default: false },
+        "persist-to": { type: "string" },
+        config: { type: "string", default: "wrangler.toml" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    err(`${e.message}\n${USAGE}`);
+    return 2;
+  }
+  const { values: o, positionals: [group, command, ...rest] } = parsed;
+  if (o.help) {
+    out(USAGE);
+    return 0;
+  }
+  const target = { remote: o.remote, persistTo: o["persist-to"], config: o.config };
+  const where = o.remote ? "the deployed database (--remote)" : "the local database";
+  try {
+    if (group !== "keys") throw new UsageError(`unknown command ${JSON.stringify(group ?? "")}`);
+    if (command === "create") {
+      if (rest.length) throw new UsageError(`keys create takes no arguments, got ${rest.join(" ")}`);
+      if (o.role !== "admin" && o.role !== "client") throw new UsageError("keys create needs --role admin or --role client");
+      const k = await createKey({ role: o.role, name: o.name, ...target });
+      if (o.json) out(JSON.stringify(k));
+      else {
+        out(`Created ${k.role} key ${k.id}${k.name ? ` (${k.name})` : ""} in ${where}.`);
+        out("This is the only time the key is shown; Blaze keeps only its hash:\n");
+        out(`  ${k.key}\n`);
+        out(k.role === "admin" ? "Send it as `Authorization: Bearer <key>` from servers only: it bypasses the rules." : "Send it as `X-Blaze-Key: <key>` (or `Authorization: Bearer <key>`); the rules apply.");
+      }
+      return 0;
+    }
+    if (command === "list") {
+      if (rest.length) throw new UsageError(`keys list takes no arguments, got ${rest.join(" ")}`);
+      const keys = await listKeys(target);
+      if (o.json) out(JSON.stringify(keys));
+      else if (keys.length === 0) out(`No keys in ${where}.`);
+      else for (const k of keys) out(`${k.id}  ${k.role.padEnd(6)}  ${k.revokedAt ? `revoked ${k.revokedAt}` : "active".padEnd(32)}  created ${k.createdAt}  ${k.name}`);
+      return 0;
+    }
+    if (command === "revoke") {
+      if (rest.length !== 1) throw new UsageError("keys revoke takes one key id (see keys list)");
+      const revoked = await revokeKey(rest[0], target);
+      if (o.json) out(JSON.stringify({ id: rest[0], revoked }));
+      else out(revoked ? `Revoked ${rest[0]} in ${where}; it stops working everywhere within seconds.` : `No active key ${rest[0]} in ${where}.`);
+      return revoked ? 0 : 1;
+    }
+    throw new UsageError(`unknown keys command ${JSON.stringify(command ?? "")}`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`${e.message}\n${USAGE}`);
+      return 2;
+    }
+    // wrangler's own message says what went wrong (no migrations applied, not logged in, ...).
+    err(`blaze: ${e.stderr?.trim() || e.message}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}
