@@ -1,11 +1,12 @@
 /**
- * The HTTP API (Hono): auth hook -> routes -> one error renderer.
+ * The HTTP API (Hono): CORS -> auth hook -> routes -> one error renderer.
  * Routes validate at the edge and call the shard client or the query engine.
  */
 import { Hono } from "hono";
 import { BlazeError } from "../core/errors";
 import { adminOnly, authenticate } from "./auth";
 import type { AppEnv } from "./context";
+import { corsMiddleware } from "./cors";
 import { errorResponse } from "./render-error";
 import { adminRoutes } from "./routes/admin";
 import { batchRoutes } from "./routes/batch";
@@ -16,6 +17,7 @@ import { statusRoutes } from "./routes/status";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
+  app.use("/v1/*", corsMiddleware);
   app.use("/v1/*", authenticate);
   app.use("/v1/status", adminOnly);
   app.use("/v1/status/*", adminOnly);

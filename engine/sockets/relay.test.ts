@@ -32,9 +32,10 @@ class FakeUpstream implements Upstream {
 
 function setup() {
   const toClient: any[] = [];
+  const clientCloses: unknown[][] = [];
   const upstreams = new Map<number | string, FakeUpstream[]>();
   const relay = new ListenRelay(
-    { send: (d) => toClient.push(JSON.parse(d)), close: () => {} },
+    { send: (d) => toClient.push(JSON.parse(d)), close: (...a) => clientCloses.push(a) },
     {
       // The shard is the path's first letter's code mod 4.
       shardOf: (path) => path.charCodeAt(path.indexOf("/") + 1) % 4,
@@ -52,10 +53,27 @@ function setup() {
   );
   const send = (m: unknown) => relay.fromClient(JSON.stringify(m));
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { relay, toClient, upstreams, send, settle };
+  return { relay, toClient, clientCloses, upstreams, send, settle };
 }
 
 describe("ListenRelay", () => {
+  it("fail(): the client gets the error with id null, its socket and every upstream close, later frames are ignored", async () => {
+    const { relay, toClient, clientCloses, upstreams, send, settle } = setup();
+    send({ op: "listen", id: 1, doc: "c/a" });
+    send({ op: "listen", id: 2, doc: "c/b" });
+    await settle();
+    relay.fail(new BlazeError("UNAUTHENTICATED", "API key k1 was revoked"));
+    await settle();
+    expect(toClient).toEqual([{ id: null, type: "error", error: { code: "UNAUTHENTICATED", message: "API key k1 was revoked" } }]);
+    expect(clientCloses).toEqual([[1008, "UNAUTHENTICATED"]]);
+    expect([...upstreams.values()].flat().every((u) => u.closed)).toBe(true);
+    send({ op: "listen", id: 3, doc: "c/c" });
+    relay.fail(new BlazeError("UNAUTHENTICATED", "again"));
+    await settle();
+    expect(toClient).toHaveLength(1);
+    expect(relay.listenerCount).toBe(0);
+  });
+
   it("answers a ping with a pong itself, forwarding nothing; a listener's upstream never sees pings", async () => {
     const { upstreams, send, settle, toClient } = setup();
     send({ op: "listen", id: 1, doc: "u/a" });

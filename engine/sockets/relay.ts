@@ -123,6 +123,21 @@ export class ListenRelay {
     }
   }
 
+  /**
+   * The socket's credentials were revoked or expired: the client gets the
+   * error (id null), its socket is closed (1008, policy) and every upstream with it.
+   */
+  fail(error: BlazeError): void {
+    if (this.closed) return;
+    this.reply(errorMessage(null, error));
+    try {
+      this.client.close(1008, error.code);
+    } catch {
+      // already closed
+    }
+    this.close();
+  }
+
   /** The client went away: close every upstream. */
   close(): void {
     if (this.closed) return;

@@ -17,7 +17,8 @@ import { shardCount, shardOf } from "../../shard/routing";
 import type { AuthContext } from "../../core/auth";
 import { callerQueryAst } from "../access";
 import { normalizeQuery } from "../../core/query/normalize";
-import { requireAdmin } from "../../auth/authenticate";
+import { authenticateRequest, requireAdmin } from "../../auth/authenticate";
+import { watchCredentials } from "../../auth/socket-watch";
 import type { AppEnv } from "../context";
 
 /**
@@ -62,8 +63,11 @@ function relayClient(env: Env, request: Request, auth: AuthContext): Response {
       };
     },
   });
+  // Revoked keys and expired JWTs end the socket within seconds (engine/auth/socket-watch.ts).
+  const stopWatching = watchCredentials(auth, () => authenticateRequest(env, request), (e) => relay.fail(e));
   server.addEventListener("message", (e) => relay.fromClient(e.data));
   server.addEventListener("close", () => {
+    stopWatching();
     relay.close();
     try {
       server.close(1000, "closed");
@@ -71,7 +75,10 @@ function relayClient(env: Env, request: Request, auth: AuthContext): Response {
       // already closed
     }
   });
-  server.addEventListener("error", () => relay.close());
+  server.addEventListener("error", () => {
+    stopWatching();
+    relay.close();
+  });
   return new Response(null, { status: 101, webSocket: client });
 }
 
