@@ -54,6 +54,11 @@ export default defineConfig(async () => {
                 // Tests run with two index shards and one split collection
                 // ("events"), so no code path can assume a single D1.
                 d1Databases: ["DB", "DB2"],
+                // Small limits, so test/rate-limit.test.ts reaches them in a few calls (wrangler.toml's are larger).
+                ratelimits: {
+                  RATE_LIMIT_CALLER: { namespace_id: "1001", simple: { limit: 20, period: 10 } },
+                  RATE_LIMIT_IP: { namespace_id: "1002", simple: { limit: 30, period: 10 } },
+                },
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   INDEX_SHARDS: "DB,DB2",

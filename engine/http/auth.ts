@@ -6,11 +6,14 @@
 import type { MiddlewareHandler } from "hono";
 import { assertConfigured } from "../auth/configured";
 import { authenticateRequest, requireAdmin } from "../auth/authenticate";
+import { enforceRateLimits } from "../auth/rate-limit";
 import type { AppEnv } from "./context";
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   await assertConfigured(c.env);
-  c.set("auth", (await authenticateRequest(c.env, c.req.raw)).auth);
+  const { auth } = await authenticateRequest(c.env, c.req.raw);
+  await enforceRateLimits(c.env, auth, c.req.raw);
+  c.set("auth", auth);
   await next();
 };
 
