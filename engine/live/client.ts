@@ -3,6 +3,7 @@
  * (named by its SHA-256), a listener socket to it, and the consumer's
  * notification call.
  */
+import { upstreamRequest } from "../sockets/upstream-request";
 import { unwrap, type RpcResult } from "../core/errors";
 import { canonicalKey, type NormalizedQuery } from "../core/query/normalize";
 import type { Change } from "../core/writes";
@@ -23,9 +24,7 @@ export async function liveQueryKey(nq: NormalizedQuery): Promise<string> {
 }
 
 export function connectLiveQuery(env: Env, key: string, request: Request): Promise<Response> {
-  const headers = new Headers(request.headers);
-  headers.set("X-Blaze-Query-Key", key);
-  return liveStub(env, key).fetch(new Request(request.url, { headers }));
+  return liveStub(env, key).fetch(upstreamRequest(request, { "X-Blaze-Query-Key": key }));
 }
 
 export async function notifyLiveQuery(env: Env, key: string, changes: Change[]): Promise<void> {

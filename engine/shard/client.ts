@@ -3,6 +3,7 @@
  * on one shard atomically or across shards with two-phase commit, and put the
  * results back in the order the client sent the writes.
  */
+import { upstreamRequest } from "../sockets/upstream-request";
 import type { AuthContext } from "../core/auth";
 import { BlazeError, unwrap, type RpcResult } from "../core/errors";
 import { formatToken, mergeTokens, parseToken, type WriteToken } from "../core/tokens";
@@ -62,10 +63,7 @@ export async function commitWrites(env: Env, writes: Write[], auth: AuthContext,
 
 /** Opens a listener socket on the shard that owns `shard`, for `auth`'s listeners. */
 export function connectListener(env: Env, shard: number, request: Request, auth: AuthContext): Promise<Response> {
-  const headers = new Headers(request.headers);
-  headers.set("X-Blaze-Shard", String(shard));
-  headers.set(AUTH_HEADER, JSON.stringify(auth));
-  return shardStub(env, shard).fetch(new Request(request.url, { headers }));
+  return shardStub(env, shard).fetch(upstreamRequest(request, { "X-Blaze-Shard": String(shard), [AUTH_HEADER]: JSON.stringify(auth) }));
 }
 
 /** The current state of a document as a change (the consumer's by-reference fetch). */
