@@ -59,6 +59,8 @@ export class Blaze {
   _socket: { close(): void } | null = null;
   /** Mutations waiting for the server to be reachable again; mutations.ts creates it on the first network failure. */
   _writes: { wake(): void; close(): void } | null = null;
+  /** This client's writes shown in its listeners before the server confirms them (pending-writes.ts). */
+  _pending: object | null = null;
 
   constructor(settings: BlazeSettings) {
     if (typeof settings?.url !== "string") throw new BlazeError("invalid-argument", "initializeBlaze needs { url }");

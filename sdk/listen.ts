@@ -22,7 +22,9 @@ import { queryBody } from "./query";
 import { DocumentReference, Query } from "./reference";
 import { DocumentSnapshot, QuerySnapshot, docSnapshot, type DocumentChange, type WireDoc } from "./snapshot";
 import { aggregateBody, aggregateSnapshot, type AggregateQuerySnapshot, type AggregateSpec } from "./operations";
-import type { Value } from "../engine/core/values";
+import { isPending, pendingOf, type PendingWrites, type ViewDoc } from "./pending-writes";
+import { normalizeQuery, type NormalizedQuery } from "../engine/core/query/normalize";
+import { valuesEqual, type Value } from "../engine/core/values";
 
 export type Unsubscribe = () => void;
 
@@ -38,7 +40,7 @@ type ServerMessage =
   | { id: string | number | null; type: "error"; error: { code: string; message: string; details?: unknown } };
 
 export interface SnapshotListenOptions {
-  /** Accepted; Blaze raises no metadata-only events (metadata is always server, not cached). */
+  /** Also a snapshot when only metadata changes: the server confirmed a pending write (hasPendingWrites turns false). */
   readonly includeMetadataChanges?: boolean;
 }
 
@@ -277,34 +279,54 @@ function applyChange(docs: WireDoc[], c: DocChange): WireDoc {
   return c.doc as WireDoc;
 }
 
-type WireChange = { type: DocChange["type"]; doc: WireDoc; oldIndex: number; newIndex: number };
+type WireChange = { type: DocChange["type"]; doc: ViewDoc; oldIndex: number; newIndex: number };
+
+/** Same content for docChanges(): the same server version, or, when either side is local, the same data. */
+function sameContent(a: ViewDoc, b: ViewDoc): boolean {
+  if (isPending(a) || isPending(b)) return valuesEqual(a.data, b.data);
+  return a.version === b.version && a.updateTime === b.updateTime;
+}
 
 /**
  * The changes that turn `before` into `after`, in Firestore's order: removals
- * first, then each position of `after` in turn, so applying them in order
- * to `before` gives `after` and every index is valid when it is applied.
+ * first (front to back, indexes shifting), then the added and modified
+ * documents in the order of `after`, each inserted after the settled
+ * documents that precede it; applying them in order to `before` gives
+ * `after`. A document whose content is the same and whose place relative to
+ * the others holds is not listed (Firestore lists content changes, not moves).
  */
-export function diffResults(before: readonly WireDoc[], after: readonly WireDoc[]): WireChange[] {
+export function diffResults(before: readonly ViewDoc[], after: readonly ViewDoc[]): WireChange[] {
   const changes: WireChange[] = [];
-  const keep = new Set(after.map((d) => d.path));
+  const at = new Map(after.map((d, i) => [d.path, i]));
   const cur = before.slice();
-  for (let i = cur.length - 1; i >= 0; i--) {
-    if (!keep.has(cur[i].path)) changes.push({ type: "removed", doc: cur[i], oldIndex: i, newIndex: -1 });
+  for (let i = 0; i < cur.length; ) {
+    if (at.has(cur[i].path)) i++;
+    else changes.push({ type: "removed", doc: cur.splice(i, 1)[0], oldIndex: i, newIndex: -1 });
   }
-  // Removals were listed back to front (indexes stay valid); Firestore lists them front to back with shifting indexes.
-  changes.reverse();
-  changes.forEach((c, k) => (c.oldIndex -= k));
-  for (const c of changes) cur.splice(c.oldIndex, 1);
-  after.forEach((d, i) => {
-    const j = cur.findIndex((x) => x.path === d.path);
-    if (j < 0) {
-      cur.splice(i, 0, d);
-      changes.push({ type: "added", doc: d, oldIndex: -1, newIndex: i });
-    } else if (j !== i || cur[j].version !== d.version || cur[j].updateTime !== d.updateTime) {
-      cur.splice(j, 1);
-      cur.splice(i, 0, d);
-      changes.push({ type: "modified", doc: d, oldIndex: j, newIndex: i });
+  // Settled: unchanged and still in order among themselves.
+  const settled = new Set<string>();
+  let last = -1;
+  for (const d of cur) {
+    const i = at.get(d.path)!;
+    if (i > last && sameContent(d, after[i])) {
+      settled.add(d.path);
+      last = i;
     }
+  }
+  after.forEach((d, i) => {
+    if (settled.has(d.path)) return;
+    const from = cur.findIndex((x) => x.path === d.path);
+    if (from >= 0) cur.splice(from, 1);
+    let to = 0;
+    for (let k = cur.length - 1; k >= 0; k--) {
+      if (settled.has(cur[k].path) && at.get(cur[k].path)! < i) {
+        to = k + 1;
+        break;
+      }
+    }
+    cur.splice(to, 0, d);
+    settled.add(d.path);
+    changes.push(from < 0 ? { type: "added", doc: d, oldIndex: -1, newIndex: to } : { type: "modified", doc: d, oldIndex: from, newIndex: to });
   });
   return changes;
 }
@@ -312,13 +334,20 @@ export function diffResults(before: readonly WireDoc[], after: readonly WireDoc[
 class DocListener<T> implements Listener {
   retries = 0;
   private resume: string | undefined;
-  private doc: WireDoc | null = null;
+  /** The server's copy; `seen` once the server has answered. */
+  private server: WireDoc | null = null;
   private seen = false;
+  /** What the app was last shown (`emitted`), with this client's pending writes applied. */
+  private shown: ViewDoc | null = null;
+  private shownPending = false;
+  private emitted = false;
 
   constructor(
     private readonly ref: DocumentReference<T>,
     private readonly next: (s: DocumentSnapshot<T>) => void,
     readonly onError: (e: BlazeError) => void,
+    private readonly pending: PendingWrites,
+    private readonly metadataChanges: boolean,
   ) {}
 
   frame() {
@@ -327,61 +356,117 @@ class DocListener<T> implements Listener {
 
   reset(): void {}
 
+  versionOf(path: string): number | null | undefined {
+    return path === this.ref.path && this.seen ? (this.server?.version ?? null) : undefined;
+  }
+
   onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
     if (msg.resume) this.resume = msg.resume;
-    let doc = msg.initial ? null : this.doc;
+    let doc = msg.initial ? null : this.server;
     for (const c of msg.changes) doc = c.type === "removed" ? null : (c.doc as WireDoc);
-    const changed = !this.seen || (doc === null) !== (this.doc === null) || (doc !== null && (doc.version !== this.doc!.version || doc.updateTime !== this.doc!.updateTime));
-    this.doc = doc;
-    if (!changed) return;
+    this.server = doc;
     this.seen = true;
-    this.next(new DocumentSnapshot<T>(this.ref, doc));
+    this.render();
+  }
+
+  /** Shows the server's copy with the pending writes applied, if it differs from what the app has. */
+  render(): void {
+    if (!this.seen) return;
+    const local = this.pending.overlay(this.ref.path, this.server);
+    const view = local === undefined ? this.server : local;
+    const pending = local !== undefined;
+    const changed = !this.emitted || (view === null) !== (this.shown === null) || (view !== null && !sameContent(view, this.shown!));
+    const metaChanged = pending !== this.shownPending;
+    this.shown = view;
+    this.shownPending = pending;
+    if (!changed && !(this.metadataChanges && metaChanged)) return;
+    this.emitted = true;
+    this.next(new DocumentSnapshot<T>(this.ref, view, pending));
   }
 }
 
 class QueryListener<T> implements Listener {
   retries = 0;
+  /** The server's answer, kept up to date by its changes. */
   private docs: WireDoc[] | null = null;
-  /** The next initial snapshot follows a re-listen: diff it against `docs`. */
-  private relisten = false;
+  /** What the app was last shown: the server's answer with the pending writes applied. */
+  private shown: ViewDoc[] | null = null;
+  /** `shown` is the server's answer as it was (no pending write in it), so the server's changes apply to it. */
+  private shownServer = true;
   private readonly body: object;
+  private readonly nq: NormalizedQuery | null;
 
   constructor(
     private readonly query: Query<T>,
     private readonly next: (s: QuerySnapshot<T>) => void,
     readonly onError: (e: BlazeError) => void,
+    private readonly pending: PendingWrites,
+    private readonly metadataChanges: boolean,
   ) {
-    this.body = queryBody(query._state);
+    const body = queryBody(query._state);
+    this.body = body;
+    // A query the engine refuses is the server's to report, through the error callback.
+    try {
+      this.nq = normalizeQuery(body);
+    } catch {
+      this.nq = null;
+    }
   }
 
   frame() {
     return { query: this.body };
   }
 
+  /** After a re-listen the first snapshot is a fresh answer: render() diffs it against what the app has. */
   reset(): void {
-    this.relisten = this.docs !== null;
+    this.shownServer = false;
+  }
+
+  versionOf(path: string): number | undefined {
+    return this.docs?.find((d) => d.path === path)?.version;
   }
 
   onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
-    let changes: WireChange[];
-    if (msg.initial && this.relisten) {
-      const fresh: WireDoc[] = [];
-      for (const c of msg.changes) applyChange(fresh, c);
-      changes = diffResults(this.docs ?? [], fresh);
-      this.docs = fresh;
-      this.relisten = false;
-      if (changes.length === 0) return;
-    } else {
-      const first = this.docs === null || msg.initial === true;
-      const docs = first ? [] : this.docs!;
-      changes = msg.changes.map((c) => ({ ...c, doc: applyChange(docs, c) }));
-      this.docs = docs;
-      if (!first && changes.length === 0) return;
+    const docs: WireDoc[] = msg.initial || this.docs === null ? [] : this.docs;
+    const changes = msg.changes.map((c) => ({ ...c, doc: applyChange(docs, c) }));
+    this.docs = docs;
+    if (this.shownServer && this.view() === docs) {
+      // Nothing local before or after: the server's changes are the app's.
+      const first = this.shown === null;
+      this.shown = docs.slice();
+      if (first || changes.length > 0) this.emit(changes, []);
+      return;
     }
+    this.render();
+  }
+
+  /** Shows the server's answer with the pending writes applied, if it differs from what the app has. */
+  render(): void {
+    if (this.docs === null) return;
+    const view = this.view();
+    const first = this.shown === null;
+    const before = this.shown ?? [];
+    const changes = diffResults(before, view);
+    const listed = new Set(changes.map((c) => c.doc.path));
+    const meta: WireChange[] = [];
+    view.forEach((d, i) => {
+      const old = before.find((b) => b.path === d.path);
+      if (old && !listed.has(d.path) && isPending(old) !== isPending(d)) meta.push({ type: "modified", doc: d, oldIndex: i, newIndex: i });
+    });
+    this.shown = view.slice();
+    this.shownServer = view === this.docs;
+    if (first || changes.length > 0 || (this.metadataChanges && meta.length > 0)) this.emit(changes, meta);
+  }
+
+  /** The server's answer with the pending writes applied. */
+  private view(): ViewDoc[] {
+    return this.nq ? this.pending.queryView(this.nq, this.docs!) : this.docs!;
+  }
+
+  private emit(changes: WireChange[], meta: WireChange[]): void {
     const q = this.query;
-    const snaps = this.docs!.map((d) => docSnapshot(q, d));
-    const dc: DocumentChange<T>[] = changes.map((c) => ({ type: c.type, doc: docSnapshot(q, c.doc), oldIndex: c.oldIndex, newIndex: c.newIndex }));
-    this.next(new QuerySnapshot<T>(q, snaps, dc));
+    const change = (c: WireChange): DocumentChange<T> => ({ type: c.type, doc: docSnapshot(q, c.doc), oldIndex: c.oldIndex, newIndex: c.newIndex });
+    this.next(new QuerySnapshot<T>(q, this.shown!.map((d) => docSnapshot(q, d)), changes.map(change), meta.map(change)));
   }
 }
 
@@ -487,7 +572,10 @@ export function onSnapshot<T>(
 ): Unsubscribe;
 export function onSnapshot(target: DocumentReference<any> | Query<any>, ...args: unknown[]): Unsubscribe {
   let i = 0;
-  if (typeof args[0] === "object" && args[0] !== null && !isPartialObserver(args[0])) i++; // SnapshotListenOptions
+  let metadataChanges = false;
+  if (typeof args[0] === "object" && args[0] !== null && !isPartialObserver(args[0])) {
+    metadataChanges = (args[i++] as SnapshotListenOptions).includeMetadataChanges === true;
+  }
   const observer: Observer<any> = isPartialObserver(args[i])
     ? (args[i] as Observer<any>)
     : { next: args[i] as Observer<any>["next"], error: args[i + 1] as Observer<any>["error"], complete: args[i + 2] as Observer<any>["complete"] };
@@ -500,15 +588,24 @@ export function onSnapshot(target: DocumentReference<any> | Query<any>, ...args:
   const error = (e: BlazeError) => {
     if (!active) return;
     active = false;
+    unwatch();
     if (observer.error) observer.error(e);
     else console.error("Uncaught error in snapshot listener:", e);
   };
   const socket = socketOf(target.firestore);
-  const listener: Listener =
-    target instanceof DocumentReference ? new DocListener(target, next, error) : target instanceof Query ? new QueryListener(target, next, error) : badTarget();
+  const pending = pendingOf(target.firestore);
+  const listener =
+    target instanceof DocumentReference
+      ? new DocListener(target, next, error, pending, metadataChanges)
+      : target instanceof Query
+        ? new QueryListener(target, next, error, pending, metadataChanges)
+        : badTarget();
+  // This client's writes show at once (latency compensation, pending-writes.ts).
+  const unwatch = pending.watch(listener);
   const id = socket.add(listener);
   return () => {
     active = false;
+    unwatch();
     socket.remove(id);
   };
 }

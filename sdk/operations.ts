@@ -13,6 +13,7 @@ import { CollectionReference, DocumentReference, Query, doc, type SetOptions } f
 import { DocumentSnapshot, QuerySnapshot, docSnapshot, type DocumentChange, type WireDoc } from "./snapshot";
 import { FieldPath, fieldPathText } from "./values";
 import { mutate } from "./mutations";
+import { pendingOf } from "./pending-writes";
 import { fromWire } from "./wire";
 import { deleteWrite, setWrites, updateWrite } from "./writes";
 
@@ -35,12 +36,17 @@ export async function getDoc<T>(reference: DocumentReference<T>): Promise<Docume
 }
 
 /** One or more writes: a single write through its document route, several as one atomic batch. */
-async function commit(db: Blaze, writes: Write[]): Promise<WriteResult[]> {
+function commit(db: Blaze, writes: Write[], headers?: Record<string, string>): Promise<WriteResult[]> {
+  // Shown in this client's listeners at once, until the server confirms or refuses (pending-writes.ts).
+  return pendingOf(db).track(writes, () => send(db, writes, headers), (r) => r);
+}
+
+async function send(db: Blaze, writes: Write[], headers?: Record<string, string>): Promise<WriteResult[]> {
   if (writes.length > 1) return (await mutate<{ results: WriteResult[] }>(db, "POST", "/v1/batch", { writes })).body.results;
   const w = writes[0];
   switch (w.op) {
     case "set":
-      return [(await mutate<WriteResult>(db, "PUT", docUrl(w.path) + (w.merge ? "?merge=true" : ""), w.data)).body];
+      return [(await mutate<WriteResult>(db, "PUT", docUrl(w.path) + (w.merge ? "?merge=true" : ""), w.data, headers)).body];
     case "update":
       return [(await mutate<WriteResult>(db, "PATCH", docUrl(w.path), w.data)).body];
     case "delete":
@@ -73,8 +79,7 @@ export async function deleteDoc<T>(reference: DocumentReference<T>): Promise<voi
 export async function addDoc<T>(reference: CollectionReference<T>, data: T): Promise<DocumentReference<T>> {
   if (!(reference instanceof CollectionReference)) throw invalid("Function addDoc() expects a CollectionReference as its first argument.");
   const ref = doc(reference);
-  const [w] = setWrites(ref, data, undefined, "addDoc");
-  await mutate(reference.firestore, "PUT", docUrl(ref.path), (w as Extract<Write, { op: "set" }>).data, { "If-Match": "0" });
+  await commit(reference.firestore, setWrites(ref, data, undefined, "addDoc"), { "If-Match": "0" });
   return ref;
 }
 
@@ -217,7 +222,11 @@ export class WriteBatch {
     if (this.committed) throw new BlazeError("failed-precondition", "A write batch can no longer be used after commit() has been called.");
     this.committed = true;
     if (this.writes.length === 0) return;
-    await mutate(this.db, "POST", "/v1/batch", { writes: this.writes });
+    await pendingOf(this.db).track(
+      this.writes,
+      () => mutate<{ results: WriteResult[] }>(this.db, "POST", "/v1/batch", { writes: this.writes }),
+      (r) => r.body.results,
+    );
   }
 }
 

@@ -4,10 +4,11 @@
  * A snapshot keeps the wire document; data() converts on each call, as
  * Firebase's does, so callers may mutate what they get.
  */
-import { getField, parseFieldPath } from "../engine/core/field-path";
-import { valuesEqual } from "../engine/core/values";
+import { getField, parseFieldPath, setField } from "../engine/core/field-path";
+import { valuesEqual, type DocumentData as WireData } from "../engine/core/values";
 import type { DocumentSnapshot as WireDoc } from "../engine/core/writes";
 import { core } from "./errors";
+import { isPending, type ViewDoc } from "./pending-writes";
 import { DocumentReference, Query, queryEqual, refEqual, type DocumentData, type SnapshotOptions } from "./reference";
 import { FieldPath, fieldPathText } from "./values";
 import { fromWire } from "./wire";
@@ -16,9 +17,8 @@ export type { WireDoc };
 
 export class SnapshotMetadata {
   /**
-   * Blaze applies no local writes to snapshots yet (no latency
-   * compensation), so this is always false, as it is for Firebase once a
-   * write is acknowledged.
+   * True when the snapshot shows writes of this client that the server has
+   * not confirmed yet (latency compensation, pending-writes.ts).
    */
   readonly hasPendingWrites: boolean;
   /** Always false: snapshots come from the server, never from a cache. */
@@ -35,15 +35,35 @@ export class SnapshotMetadata {
 }
 
 const SERVER = new SnapshotMetadata();
+const PENDING = new SnapshotMetadata(true);
+export const metadataOf = (pending: boolean) => (pending ? PENDING : SERVER);
+
+/**
+ * A local document's data as the app sees it: each serverTimestamp() the
+ * server has not set yet is null, its local estimate or the value it
+ * replaced (SnapshotOptions.serverTimestamps), as in Firebase.
+ */
+function visibleData(doc: ViewDoc, options: SnapshotOptions): WireData {
+  if (!isPending(doc)) return doc.data;
+  let data = doc.data;
+  for (const e of doc.estimates) {
+    const v = options.serverTimestamps === "estimate" ? e.value : options.serverTimestamps === "previous" ? (e.previous ?? null) : null;
+    data = setField(data, e.path, v);
+  }
+  return data;
+}
 
 export class DocumentSnapshot<T = DocumentData> {
-  readonly metadata: SnapshotMetadata = SERVER;
+  readonly metadata: SnapshotMetadata;
 
   /** @internal */
   constructor(
     readonly ref: DocumentReference<T>,
-    readonly _doc: WireDoc | null,
-  ) {}
+    readonly _doc: ViewDoc | null,
+    pending = isPending(_doc),
+  ) {
+    this.metadata = metadataOf(pending);
+  }
 
   get id(): string {
     return this.ref.id;
@@ -57,14 +77,14 @@ export class DocumentSnapshot<T = DocumentData> {
     if (!this._doc) return undefined;
     const conv = this.ref.converter;
     if (conv) return conv.fromFirestore(new QueryDocumentSnapshot<DocumentData>(this.ref.withConverter(null), this._doc), options);
-    return fromWire(this._doc.data, this.ref.firestore) as T;
+    return fromWire(visibleData(this._doc, options), this.ref.firestore) as T;
   }
 
   /** One field by dotted path or FieldPath; undefined when absent. */
-  get(fieldPath: string | FieldPath, _options: SnapshotOptions = {}): any {
+  get(fieldPath: string | FieldPath, options: SnapshotOptions = {}): any {
     if (!this._doc) return undefined;
     const text = fieldPathText(fieldPath, "DocumentSnapshot.get");
-    const v = getField(this._doc.data, core(() => parseFieldPath(text)));
+    const v = getField(visibleData(this._doc, options), core(() => parseFieldPath(text)));
     return v === undefined ? undefined : fromWire(v, this.ref.firestore);
   }
 
@@ -75,7 +95,7 @@ export class DocumentSnapshot<T = DocumentData> {
 
 export class QueryDocumentSnapshot<T = DocumentData> extends DocumentSnapshot<T> {
   /** @internal */
-  constructor(ref: DocumentReference<T>, doc: WireDoc) {
+  constructor(ref: DocumentReference<T>, doc: ViewDoc) {
     super(ref, doc);
   }
 
@@ -94,14 +114,19 @@ export interface DocumentChange<T = DocumentData> {
 }
 
 export class QuerySnapshot<T = DocumentData> {
-  readonly metadata: SnapshotMetadata = SERVER;
+  /** hasPendingWrites: some document in it has writes the server has not confirmed. */
+  readonly metadata: SnapshotMetadata;
 
   /** @internal */
   constructor(
     readonly query: Query<T>,
     readonly docs: Array<QueryDocumentSnapshot<T>>,
     private readonly changes: Array<DocumentChange<T>>,
-  ) {}
+    /** Documents whose hasPendingWrites changed and nothing else, for docChanges({ includeMetadataChanges: true }). */
+    private readonly metaChanges: Array<DocumentChange<T>> = [],
+  ) {
+    this.metadata = metadataOf(docs.some((d) => d.metadata.hasPendingWrites));
+  }
 
   get size(): number {
     return this.docs.length;
@@ -115,14 +140,18 @@ export class QuerySnapshot<T = DocumentData> {
     this.docs.forEach((d) => callback.call(thisArg, d));
   }
 
-  /** The changes since the previous snapshot of this listener (every document `added` in the first). */
-  docChanges(_options: { includeMetadataChanges?: boolean } = {}): Array<DocumentChange<T>> {
-    return this.changes;
+  /**
+   * The changes since the previous snapshot of this listener (every
+   * document `added` in the first); with `includeMetadataChanges`, also the
+   * documents only confirmed by the server since (`modified` in place).
+   */
+  docChanges(options: { includeMetadataChanges?: boolean } = {}): Array<DocumentChange<T>> {
+    return options.includeMetadataChanges ? [...this.changes, ...this.metaChanges] : this.changes;
   }
 }
 
 /** A wire document as a snapshot of `query`'s type (its converter). */
-export function docSnapshot<T>(query: Query<T> | DocumentReference<T>, doc: WireDoc): QueryDocumentSnapshot<T> {
+export function docSnapshot<T>(query: Query<T> | DocumentReference<T>, doc: ViewDoc): QueryDocumentSnapshot<T> {
   const segs = doc.path.split("/");
   return new QueryDocumentSnapshot<T>(new DocumentReference<T>(query.firestore, query.converter, segs), doc);
 }
