@@ -24,7 +24,7 @@
  * for the estimate or the previous value, as Firebase does.
  */
 import { getField, parseFieldPath } from "../engine/core/field-path";
-import { runQueryInMemory } from "../engine/core/query/evaluate";
+import { queryWindow } from "../engine/core/query/evaluate";
 import type { NormalizedQuery } from "../engine/core/query/normalize";
 import { applySet, applyUpdate } from "../engine/core/transforms";
 import { isMap, isTransform, valuesEqual, type DocumentData, type Value } from "../engine/core/values";
@@ -217,7 +217,7 @@ export class PendingWrites {
       if (local) candidates.push(local);
     }
     if (!changed) return docs as WireDoc[];
-    return runQueryInMemory(candidates, nq).docs;
+    return queryWindow(candidates, nq);
   }
 }
 

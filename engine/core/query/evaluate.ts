@@ -211,6 +211,13 @@ export function aggregate(docs: readonly QueryDocument[], specs: NonNullable<Nor
   return out;
 }
 
+/** The documents a query returns, in order: scope, filter, orderBy existence, order, cursors, limit / limitToLast. */
+export function queryWindow<D extends QueryDocument>(docs: readonly D[], nq: NormalizedQuery): D[] {
+  const ordered = docs.filter((d) => matchesQuery(d, nq)).sort(compareByOrder(nq.orderBy));
+  const bounded = ordered.filter((d) => withinCursors(d, nq));
+  return nq.limit === null ? bounded : nq.limit.last ? bounded.slice(-nq.limit.count) : bounded.slice(0, nq.limit.count);
+}
+
 /**
  * The smallest or largest value of a field in Firestore's order, of any type;
  * null when no document has the field. Numbers come back as numbers (-0 as
@@ -246,9 +253,7 @@ export function indexCanonical(v: Value): Value {
  * documents (version, times) are kept.
  */
 export function runQueryInMemory<D extends QueryDocument>(docs: readonly D[], nq: NormalizedQuery): InMemoryResult<D> {
-  const ordered = docs.filter((d) => matchesQuery(d, nq)).sort(compareByOrder(nq.orderBy));
-  const bounded = ordered.filter((d) => withinCursors(d, nq));
-  const window = nq.limit === null ? bounded : nq.limit.last ? bounded.slice(-nq.limit.count) : bounded.slice(0, nq.limit.count);
+  const window = queryWindow(docs, nq);
   const select = nq.select;
   const result: InMemoryResult<D> = {
     docs: select === null ? window : window.map((d) => ({ ...d, data: project(d.data, select) })),
