@@ -292,10 +292,11 @@ function sameContent(a: ViewDoc, b: ViewDoc): boolean {
  * first (front to back, indexes shifting), then the added and modified
  * documents in the order of `after`, each inserted after the settled
  * documents that precede it; applying them in order to `before` gives
- * `after`. A document whose content is the same and whose place relative to
- * the others holds is not listed (Firestore lists content changes, not moves).
+ * `after`. A document with the same content whose place among the others
+ * holds is not listed (Firestore lists content changes, not moves); if only
+ * its hasPendingWrites changed, it goes to `meta`.
  */
-export function diffResults(before: readonly ViewDoc[], after: readonly ViewDoc[]): WireChange[] {
+export function diffResults(before: readonly ViewDoc[], after: readonly ViewDoc[], meta: WireChange[] = []): WireChange[] {
   const changes: WireChange[] = [];
   const at = new Map(after.map((d, i) => [d.path, i]));
   const cur = before.slice();
@@ -308,9 +309,11 @@ export function diffResults(before: readonly ViewDoc[], after: readonly ViewDoc[
   let last = -1;
   for (const d of cur) {
     const i = at.get(d.path)!;
-    if (i > last && sameContent(d, after[i])) {
+    const doc = after[i];
+    if (i > last && sameContent(d, doc)) {
       settled.add(d.path);
       last = i;
+      if (isPending(d) !== isPending(doc)) meta.push({ type: "modified", doc, oldIndex: i, newIndex: i });
     }
   }
   after.forEach((d, i) => {
@@ -318,7 +321,7 @@ export function diffResults(before: readonly ViewDoc[], after: readonly ViewDoc[
     const from = cur.findIndex((x) => x.path === d.path);
     if (from >= 0) cur.splice(from, 1);
     let to = 0;
-    for (let k = cur.length - 1; k >= 0; k--) {
+    for (let k = cur.length; k--; ) {
       if (settled.has(cur[k].path) && at.get(cur[k].path)! < i) {
         to = k + 1;
         break;
@@ -334,13 +337,11 @@ export function diffResults(before: readonly ViewDoc[], after: readonly ViewDoc[
 class DocListener<T> implements Listener {
   retries = 0;
   private resume: string | undefined;
-  /** The server's copy; `seen` once the server has answered. */
-  private server: WireDoc | null = null;
-  private seen = false;
-  /** What the app was last shown (`emitted`), with this client's pending writes applied. */
-  private shown: ViewDoc | null = null;
+  /** The server's copy (undefined until the server answers). */
+  private server: WireDoc | null | undefined;
+  /** What the app was last shown (undefined: nothing yet), with this client's pending writes applied. */
+  private shown: ViewDoc | null | undefined;
   private shownPending = false;
-  private emitted = false;
 
   constructor(
     private readonly ref: DocumentReference<T>,
@@ -356,31 +357,30 @@ class DocListener<T> implements Listener {
 
   reset(): void {}
 
-  versionOf(path: string): number | null | undefined {
-    return path === this.ref.path && this.seen ? (this.server?.version ?? null) : undefined;
+  versionOf(path: string): number | undefined {
+    return path === this.ref.path ? this.server?.version : undefined;
   }
 
   onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
     if (msg.resume) this.resume = msg.resume;
-    let doc = msg.initial ? null : this.server;
+    let doc = msg.initial ? null : this.server!;
     for (const c of msg.changes) doc = c.type === "removed" ? null : (c.doc as WireDoc);
     this.server = doc;
-    this.seen = true;
     this.render();
   }
 
   /** Shows the server's copy with the pending writes applied, if it differs from what the app has. */
   render(): void {
-    if (!this.seen) return;
+    if (this.server === undefined) return;
     const local = this.pending.overlay(this.ref.path, this.server);
     const view = local === undefined ? this.server : local;
     const pending = local !== undefined;
-    const changed = !this.emitted || (view === null) !== (this.shown === null) || (view !== null && !sameContent(view, this.shown!));
+    const was = this.shown;
+    const changed = was === undefined || (view && was ? !sameContent(view, was) : view !== was);
     const metaChanged = pending !== this.shownPending;
     this.shown = view;
     this.shownPending = pending;
     if (!changed && !(this.metadataChanges && metaChanged)) return;
-    this.emitted = true;
     this.next(new DocumentSnapshot<T>(this.ref, view, pending));
   }
 }
@@ -391,8 +391,6 @@ class QueryListener<T> implements Listener {
   private docs: WireDoc[] | null = null;
   /** What the app was last shown: the server's answer with the pending writes applied. */
   private shown: ViewDoc[] | null = null;
-  /** `shown` is the server's answer as it was (no pending write in it), so the server's changes apply to it. */
-  private shownServer = true;
   private readonly body: object;
   private readonly nq: NormalizedQuery | null;
 
@@ -418,9 +416,7 @@ class QueryListener<T> implements Listener {
   }
 
   /** After a re-listen the first snapshot is a fresh answer: render() diffs it against what the app has. */
-  reset(): void {
-    this.shownServer = false;
-  }
+  reset(): void {}
 
   versionOf(path: string): number | undefined {
     return this.docs?.find((d) => d.path === path)?.version;
@@ -428,15 +424,8 @@ class QueryListener<T> implements Listener {
 
   onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
     const docs: WireDoc[] = msg.initial || this.docs === null ? [] : this.docs;
-    const changes = msg.changes.map((c) => ({ ...c, doc: applyChange(docs, c) }));
+    for (const c of msg.changes) applyChange(docs, c);
     this.docs = docs;
-    if (this.shownServer && this.view() === docs) {
-      // Nothing local before or after: the server's changes are the app's.
-      const first = this.shown === null;
-      this.shown = docs.slice();
-      if (first || changes.length > 0) this.emit(changes, []);
-      return;
-    }
     this.render();
   }
 
@@ -446,15 +435,9 @@ class QueryListener<T> implements Listener {
     const view = this.view();
     const first = this.shown === null;
     const before = this.shown ?? [];
-    const changes = diffResults(before, view);
-    const listed = new Set(changes.map((c) => c.doc.path));
     const meta: WireChange[] = [];
-    view.forEach((d, i) => {
-      const old = before.find((b) => b.path === d.path);
-      if (old && !listed.has(d.path) && isPending(old) !== isPending(d)) meta.push({ type: "modified", doc: d, oldIndex: i, newIndex: i });
-    });
+    const changes = diffResults(before, view, meta);
     this.shown = view.slice();
-    this.shownServer = view === this.docs;
     if (first || changes.length > 0 || (this.metadataChanges && meta.length > 0)) this.emit(changes, meta);
   }
 

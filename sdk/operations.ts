@@ -38,20 +38,15 @@ export async function getDoc<T>(reference: DocumentReference<T>): Promise<Docume
 /** One or more writes: a single write through its document route, several as one atomic batch. */
 function commit(db: Blaze, writes: Write[], headers?: Record<string, string>): Promise<WriteResult[]> {
   // Shown in this client's listeners at once, until the server confirms or refuses (pending-writes.ts).
-  return pendingOf(db).track(writes, () => send(db, writes, headers), (r) => r);
+  return pendingOf(db).track(writes, () => send(db, writes, headers));
 }
 
 async function send(db: Blaze, writes: Write[], headers?: Record<string, string>): Promise<WriteResult[]> {
   if (writes.length > 1) return (await mutate<{ results: WriteResult[] }>(db, "POST", "/v1/batch", { writes })).body.results;
   const w = writes[0];
-  switch (w.op) {
-    case "set":
-      return [(await mutate<WriteResult>(db, "PUT", docUrl(w.path) + (w.merge ? "?merge=true" : ""), w.data, headers)).body];
-    case "update":
-      return [(await mutate<WriteResult>(db, "PATCH", docUrl(w.path), w.data)).body];
-    case "delete":
-      return [(await mutate<WriteResult>(db, "DELETE", docUrl(w.path))).body];
-  }
+  const method = w.op === "set" ? "PUT" : w.op === "update" ? "PATCH" : "DELETE";
+  const url = docUrl(w.path) + (w.op === "set" && w.merge ? "?merge=true" : "");
+  return [(await mutate<WriteResult>(db, method, url, w.op === "delete" ? undefined : w.data, headers)).body];
 }
 
 export async function setDoc<T>(reference: DocumentReference<T>, data: T | Record<string, unknown>, options?: SetOptions): Promise<void> {
@@ -221,12 +216,8 @@ export class WriteBatch {
   async commit(): Promise<void> {
     if (this.committed) throw new BlazeError("failed-precondition", "A write batch can no longer be used after commit() has been called.");
     this.committed = true;
-    if (this.writes.length === 0) return;
-    await pendingOf(this.db).track(
-      this.writes,
-      () => mutate<{ results: WriteResult[] }>(this.db, "POST", "/v1/batch", { writes: this.writes }),
-      (r) => r.body.results,
-    );
+    // One write goes through its document route: the same outcome, all or nothing.
+    if (this.writes.length > 0) await commit(this.db, this.writes);
   }
 }
 

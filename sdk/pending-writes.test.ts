@@ -21,7 +21,6 @@ function hold(p: PendingWrites, writes: Write[]) {
     .track(
       writes,
       () => new Promise<WriteResult[]>((resolve, reject) => (settle = (r) => (r instanceof Error ? reject(r) : resolve(r)))),
-      (r) => r,
     )
     .catch((e: Error) => e);
   const ack = (path: string, version: number) => settle([{ path, version, updateTime: "2026-01-01T00:00:01.000Z", token: "t" }]);

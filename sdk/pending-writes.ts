@@ -17,7 +17,7 @@
  * applied twice; the write's effect returns if the acknowledgement shows
  * the copy predates it.
  *
- * Writes apply with the engine's own transforms (engine/core/transforms.ts),
+ * Writes apply with the engine's own transforms (engine/core/transforms.ts, unvalidated: the SDK checked them),
  * and queries match with its reference evaluator, so the local view agrees
  * with what the server will send. A serverTimestamp() takes the local clock
  * as its estimate; snapshots show null unless data({ serverTimestamps }) asks
@@ -26,7 +26,7 @@
 import { getField, parseFieldPath } from "../engine/core/field-path";
 import { queryWindow } from "../engine/core/query/evaluate";
 import type { NormalizedQuery } from "../engine/core/query/normalize";
-import { applySet, applyUpdate } from "../engine/core/transforms";
+import { setData, updateData } from "../engine/core/transforms";
 import { isMap, isTransform, valuesEqual, type DocumentData, type Value } from "../engine/core/values";
 import type { DocumentSnapshot as WireDoc, Write, WriteResult } from "../engine/core/writes";
 import type { Blaze } from "./database";
@@ -54,8 +54,8 @@ export const ACK_GRACE_MS = 3_000;
 interface Entry {
   writes: Write[];
   now: Date;
-  /** The newest server version any listener held of each path when the write was made (null: known missing). */
-  seen: Map<string, number | null | undefined>;
+  /** The newest server version any listener held of each path when the write was made. */
+  seen: Map<string, number | undefined>;
   /** Acknowledged: the version the server gave each path. */
   acked?: Map<string, number>;
 }
@@ -64,8 +64,8 @@ interface Entry {
 export interface Watcher {
   /** The overlay changed: show the documents again. */
   render(): void;
-  /** Its server copy's version of `path`: null if it knows the document is missing, undefined if it does not know. */
-  versionOf(path: string): number | null | undefined;
+  /** Its server copy's version of `path`, if it has one. */
+  versionOf(path: string): number | undefined;
 }
 
 export class PendingWrites {
@@ -84,14 +84,10 @@ export class PendingWrites {
   }
 
   /** The newest version of `path` any listener holds. */
-  private seenVersion(path: string): number | null | undefined {
-    let out: number | null | undefined;
-    for (const w of this.watchers) {
-      const v = w.versionOf(path);
-      if (typeof v === "number") out = Math.max(v, out ?? -1);
-      else if (v === null && out === undefined) out = null;
-    }
-    return out;
+  private seenVersion(path: string): number | undefined {
+    let out: number | undefined;
+    for (const w of this.watchers) out = Math.max(w.versionOf(path) ?? -1, out ?? -1);
+    return out! < 0 ? undefined : out;
   }
 
   /**
@@ -99,13 +95,13 @@ export class PendingWrites {
    * success they wait for the listeners to catch up, on failure they are
    * rolled back and the error is thrown.
    */
-  async track<R>(writes: Write[], send: () => Promise<R>, results: (r: R) => WriteResult[]): Promise<R> {
+  async track(writes: Write[], send: () => Promise<WriteResult[]>): Promise<WriteResult[]> {
     const e: Entry = { writes, now: new Date(), seen: new Map(writes.map((w) => [w.path, this.seenVersion(w.path)])) };
     this.entries.push(e);
     this.changed();
     try {
       const r = await send();
-      e.acked = new Map(results(r).map((w) => [w.path, w.version]));
+      e.acked = new Map(r.map((w) => [w.path, w.version]));
       this.changed();
       setTimeout(() => this.drop(e), ACK_GRACE_MS);
       return r;
@@ -145,7 +141,6 @@ export class PendingWrites {
     let data: DocumentData | null = base?.data ?? null;
     let estimates: Estimate[] = [];
     let touched = false;
-    let now = new Date(0);
     const reflected = this.reflected(path, base);
     this.entries.forEach((e, i) => {
       if (i <= reflected && e.acked?.has(path)) return;
@@ -156,25 +151,14 @@ export class PendingWrites {
         const next = applyWrite(data, w, e.now);
         if (next === undefined) continue;
         touched = true;
-        now = e.now;
         data = next;
         // An estimate lasts until a later write replaces its field.
         estimates = data === null ? [] : [...estimates.filter((s) => sameValue(getField(data!, s.path), s.value)), ...newEstimates(w, data, before)];
       }
     });
     if (!touched) return undefined;
-    if (data === null) return null;
-    const time = now.toISOString();
-    return {
-      path,
-      id: path.slice(path.lastIndexOf("/") + 1),
-      data,
-      version: base?.version ?? 0,
-      createTime: base?.createTime ?? time,
-      updateTime: time,
-      pending: true,
-      estimates,
-    };
+    // The server's fields (version, times) stay those of its copy, absent for a new document.
+    return data && ({ ...base, path, data, pending: true, estimates } as LocalDoc);
   }
 
   /**
@@ -202,27 +186,22 @@ export class PendingWrites {
    */
   queryView(nq: NormalizedQuery, docs: readonly WireDoc[]): ViewDoc[] {
     const touched = this.paths();
-    if (touched.size === 0) return docs as WireDoc[];
-    const byPath = new Map(docs.map((d) => [d.path, d]));
     const candidates: ViewDoc[] = docs.filter((d) => !touched.has(d.path));
     let changed = false;
     for (const path of touched) {
-      const base = byPath.get(path) ?? null;
+      const base = docs.find((d) => d.path === path) ?? null;
       const local = this.overlay(path, base);
-      if (local === undefined) {
-        if (base) candidates.push(base);
-        continue;
-      }
-      changed = true;
-      if (local) candidates.push(local);
+      if (local !== undefined) changed = true;
+      const d = local === undefined ? base : local;
+      if (d) candidates.push(d);
     }
-    if (!changed) return docs as WireDoc[];
-    return queryWindow(candidates, nq);
+    return changed ? queryWindow(candidates, nq) : (docs as WireDoc[]);
   }
+
 }
 
 /** A server copy at `version` is newer than what the listeners held when the write was made, so it may hold the write. */
-const newer = (version: number, seen: number | null | undefined) => typeof seen !== "number" || version > seen;
+const newer = (version: number, seen: number | undefined) => !(version <= seen!);
 
 const sameValue = (a: Value | undefined, b: Value) => a !== undefined && valuesEqual(a, b);
 
@@ -230,8 +209,9 @@ const sameValue = (a: Value | undefined, b: Value) => a !== undefined && valuesE
 function applyWrite(data: DocumentData | null, w: Write, now: Date): DocumentData | null | undefined {
   try {
     if (w.op === "delete") return null;
-    if (w.op === "update") return data === null ? undefined : applyUpdate(data, w.data, now);
-    return applySet(w.merge ? data : null, w.data, now, { merge: w.merge });
+    // The SDK validated the write when it was made; the server validates it again.
+    if (w.op === "update") return data === null ? undefined : updateData(data, w.data, now);
+    return setData(data, w.data, now, w.merge);
   } catch {
     return undefined; // the server refuses it too; the rollback follows
   }

@@ -295,6 +295,17 @@ describe("diffing a re-listened query", () => {
     expect(changes.filter((c) => c.type === "removed").map((c) => [c.doc.path, c.oldIndex])).toEqual([["a", 0], ["d", 2]]);
     expect(diffResults(after, after)).toEqual([]);
   });
+  it("lists content changes, not the documents they move past (as Firestore does)", () => {
+    const before = [d("a"), d("b"), d("c")];
+    expect(diffResults(before, [d("b"), d("c"), d("a", 2)]).map((c) => `${c.type} ${c.doc.path} ${c.oldIndex}>${c.newIndex}`)).toEqual(["modified a 0>2"]);
+    expect(diffResults(before, [d("c", 2), d("a"), d("b")]).map((c) => `${c.type} ${c.doc.path} ${c.oldIndex}>${c.newIndex}`)).toEqual(["modified c 2>0"]);
+  });
+  it("puts a document whose only change is hasPendingWrites in `meta`", () => {
+    const local = { ...d("b"), pending: true as const, estimates: [] };
+    const meta: ReturnType<typeof diffResults> = [];
+    expect(diffResults([d("a"), local], [d("a"), d("b", 2)], meta)).toEqual([]);
+    expect(meta.map((c) => `${c.type} ${c.doc.path} ${c.oldIndex}>${c.newIndex}`)).toEqual(["modified b 1>1"]);
+  });
   it("holds on random results", () => {
     for (let n = 0; n < 200; n++) {
       const pick = () => ["a", "b", "c", "d", "e", "f", "g"].filter(() => Math.random() < 0.5).sort(() => Math.random() - 0.5).map((p) => d(p, 1 + Math.floor(Math.random() * 2)));

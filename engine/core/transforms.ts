@@ -33,7 +33,15 @@ export function applySet(
 ): DocumentData {
   const merge = opts.merge === true;
   const input = validateDocumentData(data, { allowTransforms: true, allowDelete: merge });
-  if (!merge) return validateDocumentData(resolve(input, [], {}, now) as DocumentData);
+  return validateDocumentData(setData(current, input, now, merge));
+}
+
+/**
+ * applySet on data already validated, unvalidated result: the SDK's local
+ * copy of a write it has checked (the server validates it again).
+ */
+export function setData(current: DocumentData | null, input: DocumentData, now: Date, merge = false): DocumentData {
+  if (!merge) return resolve(input, [], {}, now) as DocumentData;
   const base = current ?? {};
 
   // Merge writes exactly the leaves of `data` (Firestore's field mask):
@@ -49,7 +57,7 @@ export function applySet(
     }
   };
   visit(input, []);
-  return validateDocumentData(out.root);
+  return out.root;
 }
 
 /**
@@ -62,18 +70,24 @@ export function applyUpdate(current: DocumentData, fields: Record<string, Value>
   }
   const entries = Object.keys(fields).map((key) => ({ key, path: parseFieldPath(key) }));
   checkNoPrefixes(entries);
-
-  const out = new Writer(current);
+  const checked: Record<string, Value> = {};
   for (const { path, key } of entries) {
     const raw = fields[key];
-    if (isDelete(raw)) {
-      out.delete(path);
-      continue;
-    }
-    const v = validateFieldValue(raw, path, { allowTransforms: true, allowDelete: false });
-    out.set(path, resolve(v, path, current, now));
+    put(checked, key, isDelete(raw) ? raw : validateFieldValue(raw, path, { allowTransforms: true, allowDelete: false }));
   }
-  return validateDocumentData(out.root);
+  return validateDocumentData(updateData(current, checked, now));
+}
+
+/** applyUpdate on fields already validated, unvalidated result (see setData). */
+export function updateData(current: DocumentData, fields: Record<string, Value>, now: Date): DocumentData {
+  const out = new Writer(current);
+  for (const key of Object.keys(fields)) {
+    const path = parseFieldPath(key);
+    const v = fields[key];
+    if (isDelete(v)) out.delete(path);
+    else out.set(path, resolve(v, path, current, now));
+  }
+  return out.root;
 }
 
 /** Firestore rejects an update that names both a field and one of its subfields. */
