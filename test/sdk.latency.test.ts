@@ -26,12 +26,12 @@ import {
   updateDoc,
   where,
   writeBatch,
-  type BlazeError,
   type DocumentSnapshot,
   type QuerySnapshot,
   type SocketLike,
 } from "blaze/sdk";
 import { BASE, eventually, seed } from "./helpers";
+import { collector } from "./sdk-helpers";
 
 /** A database over the Worker whose mutations wait at `gate` while it is closed (reads and the socket pass). */
 function open() {
@@ -64,23 +64,6 @@ function open() {
   return { db, gate };
 }
 
-/** Collects a listener's snapshots; `next()` waits for the following one. */
-function collector<S>() {
-  const got: S[] = [];
-  const errors: BlazeError[] = [];
-  let taken = 0;
-  return {
-    got,
-    errors,
-    onNext: (s: S) => void got.push(s),
-    onError: (e: BlazeError) => void errors.push(e),
-    async next(timeoutMs = 5000): Promise<S> {
-      await eventually(async () => errors.length > 0 || got.length > taken, timeoutMs, 5);
-      if (errors.length) throw errors[0];
-      return got[taken++];
-    },
-  };
-}
 
 const ids = (s: QuerySnapshot<any>) => s.docs.map((d) => d.id);
 const changes = (s: QuerySnapshot<any>, includeMetadataChanges = false) =>

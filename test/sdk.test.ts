@@ -59,6 +59,7 @@ import {
   type SocketLike,
 } from "blaze/sdk";
 import { BASE, eventually, seed } from "./helpers";
+import { collector } from "./sdk-helpers";
 
 /** A database whose HTTP and socket both go to the Worker under test; `sockets` holds every socket it opened. */
 function open() {
@@ -79,27 +80,6 @@ function open() {
   return { db, sockets };
 }
 
-/** Collects a listener's snapshots; `next()` waits for the following one. */
-function collector<S>() {
-  const got: S[] = [];
-  const errors: BlazeError[] = [];
-  let taken = 0;
-  return {
-    got,
-    errors,
-    onNext: (s: S) => void got.push(s),
-    onError: (e: BlazeError) => void errors.push(e),
-    async next(timeoutMs = 5000): Promise<S> {
-      const end = Date.now() + timeoutMs;
-      while (got.length <= taken) {
-        if (errors.length) throw errors[0];
-        if (Date.now() > end) throw new Error(`no snapshot #${taken + 1} in ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return got[taken++];
-    },
-  };
-}
 
 const ids = (s: QuerySnapshot<any>) => s.docs.map((d) => d.id);
 const changes = (s: QuerySnapshot<any>) => s.docChanges().map((c) => `${c.type} ${c.doc.id} ${c.oldIndex}>${c.newIndex}`);
