@@ -3,7 +3,9 @@
  * restarted) must not catch up inside the consumer's notification: that
  * strong read waits for the index, which waits for the consumer (the kill -9
  * fault test stalled the index that way). It schedules the catch-up on its
- * alarm and answers at once; the alarm brings its listeners up to date.
+ * alarm and answers at once, also when catch-up reads of listeners coming
+ * back are queued ahead (they too wait for the index); the alarm brings its
+ * listeners up to date.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -14,8 +16,8 @@ import type { LiveQueryDO } from "../engine/live/live-query-do";
 import { api, eventually } from "./helpers";
 import { openListenSocket } from "./support/listen-socket";
 
-/** The in-memory result (null when evicted). */
-type Internals = { live: unknown };
+/** The in-memory result (null when evicted), and the queue of its updates. */
+type Internals = { live: unknown; chain: Promise<unknown> };
 
 describe("a live query without its result in memory", () => {
   it("answers the consumer at once and catches up from its alarm", async () => {
@@ -46,6 +48,36 @@ describe("a live query without its result in memory", () => {
     await runDurableObjectAlarm(stub);
     const [next] = await client.take("q");
     expect(next.changes.map((c: any) => [c.type, c.doc.path])).toEqual([["added", "lev/a"]]);
+    client.ws.close();
+  });
+
+  it("answers the consumer at once while catch-up reads are queued ahead of it", async () => {
+    const query = { from: { collection: "levq" } };
+    const client = await openListenSocket();
+    client.send({ op: "listen", id: "q", query });
+    await client.take("q");
+    const key = await liveQueryKey(normalizeQuery(parseQuery(query)));
+    const stub: any = env.LIVE_QUERIES.get(env.LIVE_QUERIES.idFromName(key));
+    // Evicted, with a catch-up read queued that cannot finish before the
+    // index moves (after a restart: listens and the alarm, each a strong read).
+    let release = () => {};
+    const reading = new Promise<void>((r) => (release = r));
+    await runInDurableObject(stub, (instance: LiveQueryDO) => {
+      const internals = instance as unknown as Internals;
+      internals.live = null;
+      internals.chain = internals.chain.then(() => reading);
+    });
+    expect((await api("PUT", "/v1/docs/levq/a", { n: 1 })).status).toBe(200);
+    const answer = await Promise.race([stub.changes(key, []), new Promise((r) => setTimeout(() => r("queued behind the read"), 2000))]);
+    expect(answer).toEqual({ ok: true, value: undefined });
+    const alarm = await runInDurableObject(stub, (_: LiveQueryDO, s: DurableObjectState) => s.storage.getAlarm());
+    expect(alarm!).toBeLessThanOrEqual(Date.now());
+    // Once the read ahead is done, the alarm brings the listener the document.
+    release();
+    await eventually(async () => (await api("POST", "/v1/query", query)).body.docs.length === 1);
+    await runDurableObjectAlarm(stub);
+    const [next] = await client.take("q");
+    expect(next.changes.map((c: any) => [c.type, c.doc.path])).toEqual([["added", "levq/a"]]);
     client.ws.close();
   });
 });

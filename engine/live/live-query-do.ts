@@ -143,6 +143,12 @@ export class LiveQueryDO extends DurableObject<Env> {
     // The index already holds these changes: a re-read queued after them
     // (and not yet started) brings them too.
     if (this.catchUp) return { ok: true, value: undefined };
+    if (!this.ready() && this.listenerCount() > 0) {
+      // Not queued behind the catch-up reads of listens and of the alarm
+      // (strong reads: they wait for the index, which waits for this call;
+      // listeners retrying kept the queue full, the kill -9 test stalled).
+      return toRpcResult(() => this.catchUpFromAlarm());
+    }
     if (this.pending >= MAX_PENDING_NOTIFICATIONS) {
       const catchUp = this.serialised(async () => {
         this.catchUp = null;
@@ -167,14 +173,7 @@ export class LiveQueryDO extends DurableObject<Env> {
       await this.unregister(key);
       return;
     }
-    if (!this.ready()) {
-      // Evicted (a restart): catching up is a strong read, which waits for
-      // the index, which waits for this very consumer call (kill -9 test:
-      // 5 s per batch, the index stalled). The alarm catches up instead;
-      // the index already holds these changes, so its read has them.
-      await this.ctx.storage.setAlarm(Date.now());
-      return;
-    }
+    if (!this.ready()) return this.catchUpFromAlarm();
     if (this.query().aggregate !== null) {
       // The index already holds these changes: one aggregate statement
       // gives the new values (see docs/live.md for why not per change).
@@ -200,6 +199,16 @@ export class LiveQueryDO extends DurableObject<Env> {
     }
     if (refill) out.push(...this.live!.reset(await this.read()));
     await this.publish(out);
+  }
+
+  /**
+   * Evicted (a restart): catching up is a strong read, which waits for the
+   * index, which waits for the consumer call that brought these changes
+   * (kill -9 test: the index stalled). The alarm catches up instead, after
+   * whatever is queued; the index already holds the changes, so its read has them.
+   */
+  private catchUpFromAlarm(): Promise<void> {
+    return this.ctx.storage.setAlarm(Date.now());
   }
 
   async alarm(): Promise<void> {
