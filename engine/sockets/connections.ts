@@ -30,10 +30,17 @@ export class Connections {
     return id;
   }
 
+  /** Attachments read back, per socket: a broadcast asks for each listener's caller, and deserializing is a copy. */
+  private readonly authCache = new WeakMap<WebSocket, AuthContext | null>();
+
   /** The caller a socket was opened for; null for a socket opened without one. */
   authOf(ws: WebSocket): AuthContext | null {
-    const a = ws.deserializeAttachment() as SocketAttachment | null;
-    return a?.auth ?? null;
+    let auth = this.authCache.get(ws);
+    if (auth === undefined) {
+      auth = (ws.deserializeAttachment() as SocketAttachment | null)?.auth ?? null;
+      this.authCache.set(ws, auth);
+    }
+    return auth;
   }
 
   idOf(ws: WebSocket): string | null {
