@@ -36,7 +36,8 @@ interface DocChange {
   newIndex: number;
 }
 type ServerMessage =
-  | { id: string | number; type: "snapshot"; changes: DocChange[]; resume?: string; initial?: true; fresh?: true; aggregates?: Record<string, Value> }
+  | { id: string | number; type: "snapshot"; changes: DocChange[]; resume?: string; initial?: true; fresh?: true }
+  | { id: string | number; type: "aggregate"; data: Record<string, Value>; initial?: true }
   | { id: string | number | null; type: "error"; error: { code: string; message: string; details?: unknown } };
 
 export interface SnapshotListenOptions {
@@ -62,7 +63,8 @@ interface Listener {
   frame(): Record<string, unknown>;
   /** The socket was lost or the listener must be listened again. */
   reset(): void;
-  onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void;
+  /** A snapshot (documents, queries) or an aggregate message (live aggregates), each only to its own kind. */
+  onSnapshot(msg: Exclude<ServerMessage, { type: "error" }>): void;
   onError(err: BlazeError): void;
   /** Re-listen attempts since the last snapshot (listener-level UNAVAILABLE). */
   retries: number;
@@ -243,7 +245,7 @@ export class ListenSocket {
     const id = typeof msg.id === "number" ? msg.id : null;
     const l = id === null ? undefined : this.listeners.get(id);
     if (!l || id === null) return; // unlistened meanwhile, or a frame-level error
-    if (msg.type === "snapshot") {
+    if (msg.type !== "error") {
       this.attempt = 0;
       l.retries = 0;
       l.onSnapshot(msg);
@@ -474,13 +476,12 @@ class AggregateListener<S extends AggregateSpec, T> implements Listener {
 
   reset(): void {}
 
-  onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
-    if (!msg.aggregates) return;
+  onSnapshot(msg: Extract<ServerMessage, { type: "aggregate" }>): void {
     // After a re-listen the first values may be the ones the app already has.
-    const text = JSON.stringify(msg.aggregates);
+    const text = JSON.stringify(msg.data);
     if (text === this.last) return;
     this.last = text;
-    this.next(aggregateSnapshot(this.query, this.spec, msg.aggregates));
+    this.next(aggregateSnapshot(this.query, this.spec, msg.data));
   }
 }
 

@@ -120,7 +120,7 @@ describe("query listeners", () => {
     const c = await connect();
     c.send({ op: "listen", id: "agg", query });
     const [first] = await c.take("agg");
-    expect(first).toMatchObject({ type: "snapshot", initial: true, aggregates: { n: 1, total: 2, mean: 2 } });
+    expect(first).toMatchObject({ type: "aggregate", initial: true, data: { n: 1, total: 2, mean: 2 } });
     const recount = async () => (await api("POST", "/v1/query", query)).body.aggregates;
     for (const [path, data] of [
       ["lqa/b", { open: true, v: 4 }],
@@ -131,7 +131,7 @@ describe("query listeners", () => {
       const want = await recount();
       await eventually(async () => {
         const mine = c.messages.filter((m) => m.id === "agg");
-        return mine.length > 0 && JSON.stringify(mine[mine.length - 1].aggregates) === JSON.stringify(want);
+        return mine.length > 0 && JSON.stringify(mine[mine.length - 1].data) === JSON.stringify(want);
       });
     }
     // A write that changes nothing the aggregates count sends nothing.

@@ -109,7 +109,7 @@ export class LiveQueryDO extends DurableObject<Env> {
         await this.ensureLive();
         this.ctx.storage.sql.exec(`INSERT OR REPLACE INTO listeners (socket_id, listener_id) VALUES (?, ?)`, socketId, JSON.stringify(id));
         if (this.query().aggregate !== null) {
-          this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","aggregates":${JSON.stringify(this.aggregates)},"initial":true}`);
+          this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"aggregate","data":${JSON.stringify(this.aggregates)},"initial":true}`);
         } else {
           const changes = this.live!.current.map((doc, i): LiveChange => ({ type: "added", doc, oldIndex: -1, newIndex: i }));
           this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","changes":${this.wire(changes)},"initial":true}`);
@@ -376,7 +376,7 @@ export class LiveQueryDO extends DurableObject<Env> {
     this.aggregates = next;
     this.ctx.storage.kv.put("aggregates", next);
     if (first && this.listenerCount() === 0) return;
-    this.broadcast(`,"type":"snapshot","aggregates":${text}}`);
+    this.broadcast(`,"type":"aggregate","data":${text}}`);
   }
 
   /** Sends one message, serialised once, to every listener; drops those that cannot take it. */

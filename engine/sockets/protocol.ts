@@ -22,6 +22,7 @@ export interface DocChange {
 
 export type ServerMessage =
   | { id: ListenerId; type: "snapshot"; changes: DocChange[]; resume: string; initial?: true; fresh?: true }
+  | { id: ListenerId; type: "aggregate"; data: Record<string, unknown>; initial?: true }
   | { id: ListenerId | null; type: "error"; error: ErrorBody }
   | { type: "pong" };
 
