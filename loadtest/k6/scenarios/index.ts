@@ -3,6 +3,7 @@ import { listeners } from "./listeners.ts";
 import { mixed } from "./mixed.ts";
 import { queryHeavy } from "./query-heavy.ts";
 import type { Scenario } from "../lib/scenario.ts";
+import { soak } from "./soak.ts";
 import { writeHeavy } from "./write-heavy.ts";
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -10,4 +11,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   "query-heavy": queryHeavy,
   listeners,
   mixed,
+  soak,
 };

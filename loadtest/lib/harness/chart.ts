@@ -4,7 +4,6 @@
  * per second. Hand-drawn polylines, no chart library.
  */
 import type { RunResult } from "./run.ts";
-import type { TimelinePoint } from "./metrics.ts";
 
 const W = 760;
 const PANEL = 180;
@@ -22,7 +21,7 @@ function ceilNice(x: number): number {
   return [1, 2, 5, 10].map((m) => m * p).find((v) => v >= x)!;
 }
 
-function panel(points: TimelinePoint[], y0: number, title: string, unit: string, series: { key: keyof TimelinePoint; color: string; label: string }[]): string {
+function panel<P extends { t: number }>(points: P[], y0: number, title: string, unit: string, series: { key: keyof P; color: string; label: string }[]): string {
   const plotW = W - LEFT - RIGHT;
   const values = series.flatMap((s) => points.map((p) => p[s.key] as number | undefined)).filter((v): v is number => v !== undefined);
   const max = ceilNice(Math.max(1, ...values));
@@ -55,7 +54,8 @@ function panel(points: TimelinePoint[], y0: number, title: string, unit: string,
 }
 
 export function chartSvg(r: RunResult): string {
-  const H = TOP + 2 * PANEL + GAP + 40;
+  const memory = r.resources?.length ? 1 : 0;
+  const H = TOP + (2 + memory) * PANEL + (1 + memory) * GAP + 40;
   const check = r.check ? `, history check ${r.check.ok ? "PASS" : "FAIL"}` : "";
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif">
 <style>.title{font-size:13px;font-weight:600}.tick{font-size:11px;fill:#444}.grid{stroke:#e3e3e3}</style>
@@ -71,6 +71,11 @@ ${panel(r.timeline, TOP + PANEL + GAP, "latency", "ms", [
   { key: "p99", color: "#d62728", label: "p99" },
   { key: "lagP95", color: "#9467bd", label: "listener lag p95" },
 ])}
+${memory ? panel(r.resources!, TOP + 2 * PANEL + 2 * GAP - 10, "server", "MB", [
+  { key: "rssMB", color: "#8c564b", label: "memory (RSS)" },
+  { key: "doMB", color: "#17becf", label: "DO storage" },
+  { key: "d1MB", color: "#bcbd22", label: "D1" },
+]) : ""}
 </svg>
 `;
 }

@@ -2,8 +2,10 @@
 // runs a k6 scenario (loadtest/k6/scenarios/) in Node against BLAZE_URL (with
 // BLAZE_KEY), or against a `wrangler dev` it starts on a fresh state folder;
 // prints progress and k6's summary, checks the history, and writes
-// loadtest/results/<scenario>-<time>.json and .svg. Exit code 1 on a failed
-// threshold or check.
+// loadtest/results/<scenario>-<time>.json and .svg. With its own server it also
+// samples the server's memory and storage, and a run of 2 minutes or more fails
+// when memory or latency grew (resources.ts). Exit code 1 on a failed threshold,
+// check or flatness.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +13,7 @@ import { parseArgs } from "node:util";
 import { SCENARIOS } from "../../k6/scenarios/index.ts";
 import { migrate, ROOT, startDevServer, type DevServer } from "../dev-server.mjs";
 import { chartSvg } from "./chart.ts";
+import { flatness, startSampler } from "./resources.ts";
 import { runScenario } from "./run.ts";
 import { summary } from "./summary.ts";
 
@@ -35,6 +38,8 @@ if (!url) {
   server = await startDevServer({ persistTo });
   url = server.url;
 }
+// Memory and storage are only visible for a server of our own (a soak run's verdict).
+const sampler = server && persistTo ? startSampler({ pgid: server.pid, persistTo }) : undefined;
 try {
   const { result } = await runScenario(scenario, {
     url,
@@ -43,6 +48,13 @@ try {
     scale: Number(values.scale),
     check: !values["no-check"],
   });
+  if (sampler) {
+    result.resources = sampler.stop();
+    if (result.seconds >= 120) {
+      result.flatness = flatness(result.resources, result.timeline, result.seconds);
+      result.passed &&= result.flatness.ok;
+    }
+  }
   console.log(summary(result));
   const dir = join(ROOT, "loadtest", "results");
   mkdirSync(dir, { recursive: true });

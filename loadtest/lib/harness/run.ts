@@ -12,6 +12,7 @@ import type { Scenario } from "../../k6/lib/scenario.ts";
 import { collectFinal } from "./final.ts";
 import { Metrics, stat, timeline, type Stat, type TimelinePoint } from "./metrics.ts";
 import { nodeRuntime, type RunContext } from "./node-runtime.ts";
+import type { Flatness, ResourceSample } from "./resources.ts";
 import { evaluate, type ThresholdResult } from "./thresholds.ts";
 
 export interface RunOptions {
@@ -53,6 +54,10 @@ export interface RunResult {
   thresholds: ThresholdResult[];
   timeline: TimelinePoint[];
   check?: CheckReport;
+  /** The local server's memory and storage over the run, when the harness started it (resources.ts). */
+  resources?: ResourceSample[];
+  /** Runs of 2 minutes or more with resources: memory and latency from the second to the last quarter. */
+  flatness?: Flatness;
   passed: boolean;
 }
 

@@ -33,6 +33,16 @@ export function summary(r: RunResult): string {
     for (const [kind, n] of Object.entries(c.counts)) lines.push(`    ${kind}: ${n}`);
     for (const a of c.anomalies.slice(0, 10)) lines.push(`    - ${a.kind} ${a.path ?? ""}: ${a.detail}`);
   }
+  if (r.resources?.length) {
+    const [a, z] = [r.resources[0], r.resources[r.resources.length - 1]];
+    lines.push(`  server: memory ${fmt(a.rssMB, 0)} -> ${fmt(z.rssMB, 0)} MB, Durable Object storage ${fmt(a.doMB, 1)} -> ${fmt(z.doMB, 1)} MB, D1 ${fmt(a.d1MB, 1)} -> ${fmt(z.d1MB, 1)} MB`);
+  }
+  if (r.flatness) {
+    const f = r.flatness;
+    lines.push(
+      `  flatness (last quarter / second quarter): memory ${fmt(f.rss, 2)}x, request p95 ${fmt(f.p95, 2)}x, DO storage ${fmt(f.doStorage, 2)}x, D1 ${fmt(f.d1Storage, 2)}x: ${f.ok ? "flat" : "GROWING"}`,
+    );
+  }
   lines.push(`  result: ${r.passed ? "PASS" : "FAIL"}`);
   return lines.join("\n");
 }
