@@ -5,12 +5,12 @@
  * INDEX_LAG_LIMIT says), and `applied_ranges` by compaction, which merges
  * the runs applied above a gap instead of keeping one row per message.
  */
+import { localConsumerDeps } from "./support/consumer-deps";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Change } from "../engine/core/writes";
 import { EMPTY_INDEX_CONFIG } from "../engine/index/config-types";
-import { parseTopology } from "../engine/index/routing";
 import { applyMessages, type ConsumerDeps } from "../engine/pipeline/consumer";
 import type { ChangeMessage } from "../engine/pipeline/messages";
 import { COMPACT_AFTER_RANGES, readWatermark } from "../engine/pipeline/watermarks";
@@ -85,16 +85,7 @@ describe("a stuck shard stays bounded", () => {
 
   it("keeps applied_ranges to a few rows while a lost message holds the watermark back", async () => {
     const shard = 5001;
-    const deps: ConsumerDeps = {
-      topology: parseTopology({ INDEX_SHARDS: "DB" }),
-      dbs: [env.DB],
-      indexConfig: EMPTY_INDEX_CONFIG,
-      fetchChange: async () => {
-        throw new Error("no by-reference changes here");
-      },
-      notifyShard: async () => undefined,
-      requestBackfill: async () => undefined,
-    };
+    const deps = localConsumerDeps(EMPTY_INDEX_CONFIG);
     const message = (seq: number): ChangeMessage => {
       const t = new Date(1_700_000_000_000 + seq).toISOString();
       const c: Change = { shard, seq, path: `bounded/d${seq % 7}`, op: "set", version: seq, data: { n: seq }, createTime: t, updateTime: t, existed: seq > 7 };

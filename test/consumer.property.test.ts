@@ -21,6 +21,8 @@ import { applyMessages, consumeBatch, type ConsumerDeps } from "../engine/pipeli
 import { ownIndexConfig } from "../engine/pipeline/apply-changes";
 import { packMessages, type ChangeMessage } from "../engine/pipeline/messages";
 import { COMPACT_AFTER_RANGES, readWatermark } from "../engine/pipeline/watermarks";
+import { changeLogs, type ChangeOp } from "./support/change-logs";
+import { localConsumerDeps } from "./support/consumer-deps";
 
 const SHARDS = [1001, 1002];
 const PATHS = ["pc/a", "pc/b", "pc/c", "pc/d/sub/e", "pd/q/pc/f"];
@@ -52,30 +54,7 @@ const opArb = fc.record({
   data: dataArb,
 });
 
-/** Turns ops into per-shard change logs with seqs and versions, as a shard would. */
-function buildLogs(ops: unknown[]) {
-  const logs = new Map<number, Change[]>();
-  const state = new Map<string, { version: number; live: boolean; shard: number }>();
-  for (const op of ops as any[]) {
-    // A path always belongs to one shard: take the first shard that wrote it.
-    const shard = state.get(op.path)?.shard ?? SHARDS[op.shardIdx];
-    const log = logs.get(shard) ?? [];
-    const prev = state.get(op.path);
-    const seq = log.length + 1;
-    const version = (prev?.version ?? 0) + 1;
-    const t = new Date(1_700_000_000_000 + seq * 1000).toISOString();
-    if (op.del) {
-      if (!prev?.live) continue;
-      log.push({ shard, seq, path: op.path, op: "delete", version, updateTime: t, existed: true });
-      state.set(op.path, { version, live: false, shard });
-    } else {
-      log.push({ shard, seq, path: op.path, op: "set", version, data: op.data, createTime: t, updateTime: t, existed: !!prev?.live });
-      state.set(op.path, { version, live: true, shard });
-    }
-    logs.set(shard, log);
-  }
-  return logs;
-}
+const buildLogs = (ops: unknown[]) => changeLogs(ops as ChangeOp[], SHARDS);
 
 function expectedState(logs: Map<number, Change[]>) {
   const out = new Map<string, Change>();
@@ -94,16 +73,7 @@ async function resetIndex(dbs = [env.DB]) {
   }
 }
 
-const deps = (): ConsumerDeps => ({
-  topology: parseTopology({ INDEX_SHARDS: "DB" }),
-  dbs: [env.DB],
-  indexConfig: CONFIG,
-  fetchChange: async () => {
-    throw new Error("no by-reference changes in this test");
-  },
-  notifyShard: async () => undefined,
-  requestBackfill: async () => undefined,
-});
+const deps = (): ConsumerDeps => localConsumerDeps(CONFIG);
 
 /** Two index databases, collection `pc` spread over both by document (the rest stays whole). */
 const splitDeps = (): ConsumerDeps => ({ ...deps(), topology: parseTopology({ INDEX_SHARDS: "DB,DB2", INDEX_SPLIT_COLLECTIONS: "pc" }), dbs: INDEX_DBS() });

@@ -27,26 +27,13 @@ import { indexesFor, isExempt } from "./config";
 import { EMPTY_INDEX_CONFIG, type CompositeIndex, type IndexConfig } from "./config-types";
 import { encodeDocumentName } from "./encoding";
 import { indexEntriesFor } from "./entries";
+import { jsonChunks } from "./json-rows";
+import { searchRowStatements } from "./search";
 
 /** A change with its document resolved (no `byRef`). */
 export type ResolvedChange = Change & { byRef?: undefined };
 
-/** D1's limit on one string or BLOB value (a bound parameter included). */
-export const D1_MAX_VALUE_BYTES = 2_000_000;
-/**
- * JSON per statement. Half of D1's value limit: a document (at most 1 MiB of
- * data) always fits one chunk, and chunks of this size already make the
- * statement's fixed cost negligible.
- */
-export const APPLY_JSON_CHUNK_BYTES = 1_000_000;
-
-/** A row too large for one D1 value even alone (a document over the write limits). */
-export class ApplyRowTooLargeError extends Error {
-  constructor(readonly bytes: number) {
-    super(`an index row is ${bytes} bytes as JSON; D1 allows ${D1_MAX_VALUE_BYTES} per value`);
-    this.name = "ApplyRowTooLargeError";
-  }
-}
+export { APPLY_JSON_CHUNK_BYTES, ApplyRowTooLargeError, D1_MAX_VALUE_BYTES, jsonChunks } from "./json-rows";
 
 /** Keeps the newest change per path (a batch may carry several). */
 export function latestPerPath<T extends Change>(changes: T[]): T[] {
@@ -56,40 +43,6 @@ export function latestPerPath<T extends Change>(changes: T[]): T[] {
     if (!prev || c.seq > prev.seq) latest.set(c.path, c);
   }
   return [...latest.values()];
-}
-
-/**
- * Rows as JSON array texts of at most `maxBytes` (UTF-8) each; a statement
- * per text. Rows are serialized once, here.
- */
-export function jsonChunks(rows: unknown[], maxBytes = APPLY_JSON_CHUNK_BYTES): string[] {
-  const out: string[] = [];
-  let parts: string[] = [];
-  let bytes = 2;
-  for (const row of rows) {
-    const text = JSON.stringify(row);
-    const size = utf8Length(text) + 1;
-    if (size + 1 > D1_MAX_VALUE_BYTES) throw new ApplyRowTooLargeError(size);
-    if (parts.length > 0 && bytes + size > maxBytes) {
-      out.push(`[${parts.join(",")}]`);
-      parts = [];
-      bytes = 2;
-    }
-    parts.push(text);
-    bytes += size;
-  }
-  if (parts.length > 0) out.push(`[${parts.join(",")}]`);
-  return out;
-}
-
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // Two bytes up to U+07FF, three above; a surrogate pair is 4 bytes for 2 units.
-    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
-  }
-  return n;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -170,7 +123,19 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
     statements.push(sql`DELETE FROM composite_entries WHERE doc_path IN (SELECT value FROM json_each(${paths}))
       AND seq <> COALESCE((SELECT d.seq FROM documents d WHERE d.path = composite_entries.doc_path), -1)`);
   }
+
+  // Full-text rows, per search index of the changed collections (after the documents: they check its seq).
+  for (const index of config.searchIndexes ?? []) {
+    const here = latest.filter((c) => parsedId(c.path) === index.collectionGroup);
+    if (here.length === 0) continue;
+    const docs = here.filter((c) => c.op === "set").map((c) => ({ path: c.path, seq: c.seq, data: c.data as DocumentData }));
+    statements.push(...searchRowStatements(index, docs, here.map((c) => c.path)));
+  }
   return statements;
+
+  function parsedId(path: string): string {
+    return (parsed.get(path) ?? parseDocumentPath(path)).collectionId;
+  }
 }
 
 /** A composite_entries row: index_id, scope, key, doc_path, seq. */

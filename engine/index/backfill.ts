@@ -11,7 +11,8 @@
 import { sql } from "drizzle-orm";
 import type { DocumentData } from "../core/values";
 import { compositeRowsFor, insertCompositeRows } from "./apply";
-import type { BuildState } from "./builds";
+import { declaredBuilds, type BuildState, type BuiltIndex } from "./builds";
+import { dropSearchTable, isSearchIndexId, searchRowStatements } from "./search";
 import type { IndexConfig } from "./config-types";
 import { withConfigGuard } from "./config-owner";
 import { all, prepare, runBatch } from "./d1";
@@ -34,7 +35,9 @@ export interface BackfillProgress {
  * owns the database (engine/index/config-owner.ts).
  */
 export async function backfillStep(db: D1Database, config: IndexConfig, maxDocs: number, hash?: string): Promise<BackfillProgress> {
-  const declared = new Map(config.indexes.map((i) => [i.id, i]));
+  const declared = new Map<string, BuiltIndex>(declaredBuilds(config).map((i) => [i.id, i]));
+  const composite = new Map(config.indexes.map((i) => [i.id, i]));
+  const search = new Map((config.searchIndexes ?? []).map((i) => [i.id, i]));
   const builds = await all<{ index_id: string; state: BuildState; cursor_path: string }>(
     db,
     sql`SELECT index_id, state, cursor_path FROM index_builds WHERE state <> 'ready' ORDER BY index_id`,
@@ -57,12 +60,16 @@ export async function backfillStep(db: D1Database, config: IndexConfig, maxDocs:
       );
       docs += page.length;
       const finished = page.length < limit;
-      const rows = page.flatMap((d) => compositeRowsFor([index], { path: d.path, seq: d.seq, data: JSON.parse(d.data) as DocumentData }));
+      const read = page.map((d) => ({ path: d.path, seq: d.seq, data: JSON.parse(d.data) as DocumentData }));
+      const searched = search.get(index.id);
+      const writes = searched
+        ? searchRowStatements(searched, read, read.map((d) => d.path))
+        : insertCompositeRows(read.flatMap((d) => compositeRowsFor([composite.get(index.id)!], d)));
       if (page.length > 0) cursor = page[page.length - 1].path;
       const now = new Date().toISOString();
       await withConfigGuard(hash, (guard) => runBatch(db, [
         ...guard,
-        ...insertCompositeRows(rows),
+        ...writes,
         // Only forward, and only while still building (a concurrent drop or re-add wins).
         sql`UPDATE index_builds SET cursor_path = MAX(cursor_path, ${cursor}), updated_at = ${now},
           state = ${finished ? sql`'ready'` : sql`state`}
@@ -82,16 +89,20 @@ export async function backfillStep(db: D1Database, config: IndexConfig, maxDocs:
 /** Deletes a chunk of a dropping index's entries; removes its build row once none are left. */
 async function dropChunk(db: D1Database, indexId: string, hash: string | undefined): Promise<void> {
   const now = new Date().toISOString();
+  const dropping = sql`EXISTS (SELECT 1 FROM index_builds WHERE index_id = ${indexId} AND state = 'dropping')`;
+  // A search index's mapping rows go in chunks; its FTS5 table goes at once with the build row.
+  const rows = isSearchIndexId(indexId)
+    ? sql`DELETE FROM search_rows WHERE id IN (SELECT id FROM search_rows WHERE index_id = ${indexId} LIMIT ${DROP_CHUNK_ROWS}) AND ${dropping}`
+    : sql`DELETE FROM composite_entries WHERE rowid IN (SELECT rowid FROM composite_entries WHERE index_id = ${indexId} LIMIT ${DROP_CHUNK_ROWS})
+        AND ${dropping}`;
   const [deleted] = await withConfigGuard(hash, async (guard) => (await db.batch([
     ...guard.map((g) => prepare(db, g)),
-    prepare(
-      db,
-      sql`DELETE FROM composite_entries WHERE rowid IN (SELECT rowid FROM composite_entries WHERE index_id = ${indexId} LIMIT ${DROP_CHUNK_ROWS})
-        AND EXISTS (SELECT 1 FROM index_builds WHERE index_id = ${indexId} AND state = 'dropping')`,
-    ),
+    prepare(db, rows),
     prepare(db, sql`UPDATE index_builds SET updated_at = ${now} WHERE index_id = ${indexId} AND state = 'dropping'`),
   ])).slice(guard.length));
   if ((deleted.meta.changes ?? 0) < DROP_CHUNK_ROWS) {
-    await prepare(db, sql`DELETE FROM index_builds WHERE index_id = ${indexId} AND state = 'dropping'`).run();
+    const last = [sql`DELETE FROM index_builds WHERE index_id = ${indexId} AND state = 'dropping'`];
+    if (isSearchIndexId(indexId)) last.unshift(dropSearchTable(indexId));
+    await withConfigGuard(hash, (guard) => runBatch(db, [...guard, ...last]));
   }
 }

@@ -6,11 +6,23 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import { BlazeError } from "../core/errors";
-import type { CompositeIndex, IndexConfig } from "./config-types";
+import type { IndexConfig } from "./config-types";
+import { clearSearchRows, createSearchTable, isSearchIndexId } from "./search";
 import { withConfigGuard } from "./config-owner";
 import { all, prepare } from "./d1";
 
 export type BuildState = "building" | "ready" | "dropping";
+
+/** What a build is about: a composite or search index, by its id and collection id. */
+export interface BuiltIndex {
+  id: string;
+  collectionGroup: string;
+}
+
+/** Every index of the config that is built (composite and search). */
+export function declaredBuilds(config: IndexConfig): BuiltIndex[] {
+  return [...config.indexes, ...(config.searchIndexes ?? [])];
+}
 
 /**
  * New indexes start `building` (or `ready` at once if this database holds no
@@ -25,12 +37,16 @@ export type BuildState = "building" | "ready" | "dropping";
 export async function ensureIndexBuilds(db: D1Database, config: IndexConfig, hash?: string): Promise<{ pending: boolean; claimed: boolean }> {
   const rows = await all<{ index_id: string; state: BuildState }>(db, sql`SELECT index_id, state FROM index_builds`);
   const have = new Map(rows.map((r) => [r.index_id, r.state]));
-  const declared = new Set(config.indexes.map((i) => i.id));
+  const builds = declaredBuilds(config);
+  const declared = new Set(builds.map((i) => i.id));
   const now = new Date().toISOString();
-  const statements: SQL[] = [];
-  for (const index of config.indexes) {
+  // Search tables first: the consumer's apply batches write them once the config is declared.
+  const statements: SQL[] = (config.searchIndexes ?? []).map(createSearchTable);
+  for (const index of builds) {
     const state = have.get(index.id);
     if (state !== undefined && state !== "dropping") continue;
+    // A search index declared again while its drop was under way starts from empty rows.
+    if (state === "dropping" && isSearchIndexId(index.id)) statements.push(...clearSearchRows(index.id));
     // ON CONFLICT: another isolate may have inserted it meanwhile; only a dropping row restarts.
     statements.push(sql`INSERT INTO index_builds (index_id, state, cursor_path, updated_at)
       VALUES (${index.id}, CASE WHEN EXISTS (SELECT 1 FROM documents WHERE collection_id = ${index.collectionGroup}) THEN 'building' ELSE 'ready' END, '', ${now})
@@ -70,7 +86,7 @@ export async function claimStalledBuilds(db: D1Database, before: string, now: st
  * yet); given the index, it is also ready if no document of its collection id
  * exists here (nothing can be missing).
  */
-export async function indexReady(db: D1Database, index: string | CompositeIndex): Promise<boolean> {
+export async function indexReady(db: D1Database, index: string | BuiltIndex): Promise<boolean> {
   const id = typeof index === "string" ? index : index.id;
   const collectionId = typeof index === "string" ? null : index.collectionGroup;
   const [row] = await all<{ state: BuildState | null; has_docs: number }>(
@@ -83,7 +99,7 @@ export async function indexReady(db: D1Database, index: string | CompositeIndex)
 }
 
 /** Throws FAILED_PRECONDITION "index is building" unless the index is ready in this database. */
-export async function assertIndexReady(db: D1Database, index: CompositeIndex): Promise<void> {
+export async function assertIndexReady(db: D1Database, index: BuiltIndex): Promise<void> {
   if (!(await indexReady(db, index))) {
     throw new BlazeError("FAILED_PRECONDITION", `index is building: ${index.id} on ${index.collectionGroup}; retry when its backfill is done`, {
       index: index.id,

@@ -31,6 +31,8 @@ export async function configHash(config: IndexConfig): Promise<string> {
   const canonical = {
     indexes: config.indexes.map((i) => i.id).sort(),
     exemptions: config.exemptions.map((e) => `${e.collectionGroup}\u0000${e.fieldPath}`).sort(),
+    // Only when declared, so a config without search indexes keeps the hash it had before they existed.
+    ...(config.searchIndexes?.length ? { searchIndexes: config.searchIndexes.map((i) => i.id).sort() } : {}),
   };
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(canonical)));
   return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -29,9 +29,29 @@ export interface FieldExemption {
   fieldPath: string;
 }
 
+/** How a search index splits text (FTS5 tokenizers). */
+export type SearchTokenizer = "unicode61" | "trigram";
+
+/**
+ * A full-text search index (`searchIndexes` in blaze.indexes.json): one FTS5
+ * table per index database (engine/index/search.ts), a column per field.
+ */
+export interface SearchIndex {
+  /** Stable id derived from the definition: "si_" + 16 hex digits. */
+  id: string;
+  collectionGroup: string;
+  queryScope: "COLLECTION" | "COLLECTION_GROUP";
+  /** Canonical field paths, in declaration order (the FTS5 columns f0, f1, ...). */
+  fields: string[];
+  /** unicode61: words, case and diacritics folded (remove_diacritics 2); trigram: substrings of 3+ characters. */
+  tokenizer: SearchTokenizer;
+}
+
 export interface IndexConfig {
   indexes: CompositeIndex[];
   exemptions: FieldExemption[];
+  /** Declared full-text search indexes; absent: none. */
+  searchIndexes?: SearchIndex[];
 }
 
 export const EMPTY_INDEX_CONFIG: IndexConfig = { indexes: [], exemptions: [] };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BlazeError } from "../core/errors";
-import { compositeIndexId, indexesFor, isExempt, parseIndexConfig } from "./config";
+import { compositeIndexId, indexesFor, isExempt, parseIndexConfig, searchIndexesFor } from "./config";
 
 const idx = (fields: unknown[], extra: Record<string, unknown> = {}) => ({ collectionGroup: "posts", queryScope: "COLLECTION", fields, ...extra });
 const asc = (fieldPath: string) => ({ fieldPath, order: "ASCENDING" });
@@ -134,5 +134,42 @@ describe("isExempt / indexesFor", () => {
     expect(indexesFor(config, "posts").map((i) => i.fields.map((f) => f.fieldPath))).toEqual([["a", "b"]]);
     expect(indexesFor(config, "users")).toHaveLength(1);
     expect(indexesFor(config, "nope")).toEqual([]);
+  });
+});
+
+describe("searchIndexes", () => {
+  it("reads search indexes with their defaults (collection scope, unicode61) and stable ids", () => {
+    const config = parseIndexConfig({
+      searchIndexes: [
+        { collectionGroup: "posts", fields: ["title", "body.text"] },
+        { collectionGroup: "posts", queryScope: "COLLECTION_GROUP", fields: ["sku"], tokenizer: "trigram" },
+      ],
+    });
+    expect(config.searchIndexes).toEqual([
+      { id: expect.stringMatching(/^si_[0-9a-f]{16}$/), collectionGroup: "posts", queryScope: "COLLECTION", fields: ["title", "body.text"], tokenizer: "unicode61" },
+      { id: expect.stringMatching(/^si_[0-9a-f]{16}$/), collectionGroup: "posts", queryScope: "COLLECTION_GROUP", fields: ["sku"], tokenizer: "trigram" },
+    ]);
+    expect(parseIndexConfig({ searchIndexes: [{ collectionGroup: "posts", fields: ["title", "body.text"] }] }).searchIndexes![0].id).toBe(config.searchIndexes![0].id);
+    expect(searchIndexesFor(config, "posts")).toHaveLength(2);
+    expect(searchIndexesFor(config, "users")).toEqual([]);
+    // A config without search indexes has no key (its hash is what it was before search existed).
+    expect(parseIndexConfig({ indexes: [] })).not.toHaveProperty("searchIndexes");
+  });
+
+  it.each([
+    [{ collectionGroup: "posts", fields: [] }, /searchIndexes\[0\]\.fields: a search index needs at least one field/],
+    [{ collectionGroup: "posts", fields: ["a"], tokenizer: "porter" }, /searchIndexes\[0\]\.tokenizer: tokenizer must be "unicode61" or "trigram"/],
+    [{ collectionGroup: "a/b", fields: ["a"] }, /searchIndexes\[0\]\.collectionGroup/],
+    [{ collectionGroup: "posts", fields: ["a", "a"] }, /searchIndexes\[0\]\.fields\[1\]: field a appears twice/],
+    [{ collectionGroup: "posts", fields: ["__name__"] }, /__name__ cannot be searched/],
+    [{ collectionGroup: "posts", fields: ["a..b"] }, /searchIndexes\[0\]\.fields\[0\]/],
+    [{ collectionGroup: "posts", fields: ["a"], weights: [1] }, /searchIndexes\[0\]: Unrecognized key/],
+  ])("refuses %j", (entry, message) => {
+    expect(parseError({ searchIndexes: [entry] }).message).toMatch(message);
+  });
+
+  it("refuses a duplicate", () => {
+    const e = { collectionGroup: "posts", fields: ["title"] };
+    expect(parseError({ searchIndexes: [e, { ...e, tokenizer: "unicode61" }] }).message).toMatch(/searchIndexes\[1\] duplicates searchIndexes\[0\]/);
   });
 });

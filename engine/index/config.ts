@@ -14,7 +14,7 @@ import { BlazeError, invalidArgument, isBlazeError } from "../core/errors";
 import { DOCUMENT_ID_FIELD, formatFieldPath, parseFieldPath } from "../core/field-path";
 import { fnv1a32 } from "../core/hash";
 import { validateId } from "../core/paths";
-import type { CompositeIndex, CompositeIndexField, FieldExemption, IndexConfig } from "./config-types";
+import type { CompositeIndex, CompositeIndexField, FieldExemption, IndexConfig, SearchIndex } from "./config-types";
 
 const fieldSchema = z.strictObject({
   fieldPath: z.string(),
@@ -38,9 +38,17 @@ const overrideSchema = z.strictObject({
   ttl: z.boolean().optional(),
 });
 
+const searchIndexSchema = z.strictObject({
+  collectionGroup: z.string(),
+  queryScope: z.enum(["COLLECTION", "COLLECTION_GROUP"]).default("COLLECTION"),
+  fields: z.array(z.string()).min(1, "a search index needs at least one field"),
+  tokenizer: z.enum(["unicode61", "trigram"], { error: 'tokenizer must be "unicode61" or "trigram"' }).default("unicode61"),
+});
+
 const configSchema = z.strictObject({
   indexes: z.array(indexSchema).default([]),
   fieldOverrides: z.array(overrideSchema).default([]),
+  searchIndexes: z.array(searchIndexSchema).default([]),
 });
 
 type Definition = Omit<CompositeIndex, "id">;
@@ -97,14 +105,41 @@ function parseConfig(json: unknown): IndexConfig {
     exemptions.push({ collectionGroup, fieldPath });
   });
 
-  return { indexes, exemptions };
+  const searchIndexes = parseSearchIndexes(parsed.data.searchIndexes);
+  return searchIndexes.length > 0 ? { indexes, exemptions, searchIndexes } : { indexes, exemptions };
+}
+
+function parseSearchIndexes(raw: z.infer<typeof searchIndexSchema>[]): SearchIndex[] {
+  const out: SearchIndex[] = [];
+  const byId = new Map<string, number>();
+  raw.forEach((r, i) => {
+    const at = `searchIndexes[${i}]`;
+    const collectionGroup = located(`${at}.collectionGroup`, () => validateId(r.collectionGroup, "collection group"));
+    const fields: string[] = [];
+    r.fields.forEach((f, j) => {
+      const fieldPath = formatFieldPath(located(`${at}.fields[${j}]`, () => parseFieldPath(f)));
+      if (fieldPath === DOCUMENT_ID_FIELD) throw invalidArgument(`${at}.fields[${j}]: __name__ cannot be searched`);
+      if (fields.includes(fieldPath)) throw invalidArgument(`${at}.fields[${j}]: field ${fieldPath} appears twice`);
+      fields.push(fieldPath);
+    });
+    const def = { collectionGroup, queryScope: r.queryScope, fields, tokenizer: r.tokenizer };
+    const id = hashedId("si_", JSON.stringify(["search", collectionGroup, r.queryScope, fields, r.tokenizer]));
+    const dup = byId.get(id);
+    if (dup !== undefined) throw invalidArgument(`${at} duplicates searchIndexes[${dup}] (${collectionGroup} ${r.queryScope}: ${fields.join(", ")}, ${r.tokenizer})`);
+    byId.set(id, i);
+    out.push({ id, ...def });
+  });
+  return out;
 }
 
 /** The id of a definition: "ci_" + 64 bits of FNV-1a over its canonical JSON (two differently seeded passes). */
 export function compositeIndexId(def: Definition): string {
-  const canon = canonicalJson(def);
+  return hashedId("ci_", canonicalJson(def));
+}
+
+function hashedId(prefix: string, canon: string): string {
   const hex = (n: number) => n.toString(16).padStart(8, "0");
-  return `ci_${hex(fnv1a32(canon))}${hex(fnv1a32("\u0001" + canon))}`;
+  return `${prefix}${hex(fnv1a32(canon))}${hex(fnv1a32("\u0001" + canon))}`;
 }
 
 /** True if single-field indexing skips this field (canonical path) of this collection id; an exempt field exempts its subfields. */
@@ -116,6 +151,11 @@ export function isExempt(config: IndexConfig, collectionId: string, fieldPath: s
   return paths.some((p) => fieldPath === p || fieldPath.startsWith(p + "."));
 }
 
+/** The search indexes declared for a collection id (both scopes). */
+export function searchIndexesFor(config: IndexConfig, collectionId: string): SearchIndex[] {
+  return lookup(config).search.get(collectionId) ?? [];
+}
+
 /** The composite indexes declared for a collection id (both scopes). */
 export function indexesFor(config: IndexConfig, collectionId: string): CompositeIndex[] {
   return lookup(config).indexes.get(collectionId) ?? [];
@@ -125,6 +165,7 @@ export function indexesFor(config: IndexConfig, collectionId: string): Composite
 
 interface Lookup {
   indexes: Map<string, CompositeIndex[]>;
+  search: Map<string, SearchIndex[]>;
   exempt: Map<string, string[]>;
 }
 
@@ -134,7 +175,8 @@ const lookups = new WeakMap<IndexConfig, Lookup>();
 function lookup(config: IndexConfig): Lookup {
   let l = lookups.get(config);
   if (!l) {
-    l = { indexes: new Map(), exempt: new Map() };
+    l = { indexes: new Map(), exempt: new Map(), search: new Map() };
+    for (const i of config.searchIndexes ?? []) l.search.set(i.collectionGroup, [...(l.search.get(i.collectionGroup) ?? []), i]);
     for (const i of config.indexes) l.indexes.set(i.collectionGroup, [...(l.indexes.get(i.collectionGroup) ?? []), i]);
     for (const e of config.exemptions) l.exempt.set(e.collectionGroup, [...(l.exempt.get(e.collectionGroup) ?? []), e.fieldPath]);
     lookups.set(config, l);

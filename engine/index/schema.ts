@@ -8,7 +8,7 @@
  * the first index shard only.
  */
 import { sql } from "drizzle-orm";
-import { blob, check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** One row per live document, readable with plain SQL. */
 export const documents = sqliteTable(
@@ -99,6 +99,24 @@ export const compositeEntries = sqliteTable(
     primaryKey({ columns: [t.indexId, t.scope, t.key] }),
     index("composite_entries_doc").on(t.docPath),
   ],
+);
+
+/**
+ * Which document version each full-text search index holds (engine/index/search.ts).
+ * Every declared search index has an FTS5 table `search_<hex of its id>`
+ * (created when a consumer declares the config, not by a migration: one per
+ * declared index); its rowid is this table's `id`, so a document's row is
+ * found, replaced or deleted by path, under the same seq guard as index entries.
+ */
+export const searchRows = sqliteTable(
+  "search_rows",
+  {
+    id: integer("id").primaryKey(),
+    indexId: text("index_id").notNull(),
+    path: text("path").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (t) => [uniqueIndex("search_rows_path").on(t.indexId, t.path)],
 );
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fts5Query, matchesText, tokenize } from "./text-search";
+import { fts5Query, matchesSearch, matchesText, searchableText, searchExpression, tokenize } from "./text-search";
 
 describe("tokenize", () => {
   it("splits on everything but letters and numbers, folds case and diacritics", () => {
@@ -37,5 +37,37 @@ describe("fts5Query", () => {
     expect(fts5Query('NEAR(a b) OR "x"')).toBe('"near" AND "a" AND "b" AND "or" AND "x"');
     expect(fts5Query("quick brown", "phrase")).toBe('"quick brown"');
     expect(fts5Query("qu br", "prefix")).toBe('"qu"* AND "br"*');
+  });
+});
+
+describe("searchableText", () => {
+  it("takes strings and an array's strings, nothing else", () => {
+    expect(searchableText("a b")).toBe("a b");
+    expect(searchableText(["a", 1, "b", { c: "d" }])).toBe("a\nb");
+    expect(searchableText(12)).toBe("");
+    expect(searchableText(undefined)).toBe("");
+    expect(searchableText({ $timestamp: "2020-01-01T00:00:00Z" })).toBe("");
+  });
+});
+
+describe("trigram matching", () => {
+  const texts = ["SKU-12345 Blue Widget", "made in Zürich"];
+  it("matches each whitespace-separated term as a case-folded substring", () => {
+    expect(matchesSearch(texts, "widg 234", "words", "trigram")).toBe(true);
+    expect(matchesSearch(texts, "zür", "words", "trigram")).toBe(true);
+    expect(matchesSearch(texts, "zur", "words", "trigram")).toBe(false); // diacritics are kept
+    expect(matchesSearch(texts, "blue widget", "phrase", "trigram")).toBe(true);
+    expect(matchesSearch(texts, "widget blue", "phrase", "trigram")).toBe(false);
+    expect(matchesSearch(texts, "widget blue", "words", "trigram")).toBe(true);
+  });
+  it("matches nothing with a term under 3 characters, as FTS5's trigram tokenizer", () => {
+    expect(matchesSearch(texts, "bl", "words", "trigram")).toBe(false);
+    expect(searchExpression("bl", "words", "trigram")).toBeNull();
+    expect(searchExpression('wid"get 12345', "words", "trigram")).toBe('"wid""get" AND "12345"');
+    expect(searchExpression("Blue  Widget", "phrase", "trigram")).toBe('"blue widget"');
+  });
+  it("is matchesText / fts5Query for unicode61", () => {
+    expect(matchesSearch(texts, "blue", "words", "unicode61")).toBe(true);
+    expect(searchExpression("quick bro", "prefix", "unicode61")).toBe(fts5Query("quick bro", "prefix"));
   });
 });

@@ -68,3 +68,46 @@ export function fts5Query(query: string, mode: TextSearchMode = "words"): string
       return `"${terms.join(" ").replaceAll('"', '""')}"`;
   }
 }
+
+/** How an index splits text: unicode61 words (above), or trigram substrings. */
+export type TextTokenizer = "unicode61" | "trigram";
+
+/** FTS5's trigram tokenizer matches no term shorter than this. */
+export const TRIGRAM_MIN_CHARS = 3;
+
+/**
+ * The text a field value contributes to a search: a string, or an array's
+ * strings one per line; any other value none.
+ */
+export function searchableText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string").join("\n");
+  return "";
+}
+
+/**
+ * A trigram search's terms: whitespace-separated, case-folded (trigram's
+ * `case_sensitive 0`; diacritics are kept); `phrase` is the whole text as
+ * one term. Each is matched as a substring.
+ */
+export function trigramTerms(query: string, mode: TextSearchMode): string[] {
+  const words = query.toLowerCase().split(/\s+/u).filter((w) => w !== "");
+  return mode === "phrase" && words.length > 0 ? [words.join(" ")] : words;
+}
+
+/** matchesText for either tokenizer: trigram terms must each be a substring of some field (case folded). */
+export function matchesSearch(texts: readonly string[], query: string, mode: TextSearchMode, tokenizer: TextTokenizer): boolean {
+  if (tokenizer === "unicode61") return matchesText(texts, query, mode);
+  const terms = trigramTerms(query, mode);
+  if (terms.length === 0) return false;
+  const folded = texts.map((t) => t.toLowerCase());
+  return terms.every((t) => [...t].length >= TRIGRAM_MIN_CHARS && folded.some((f) => f.includes(t)));
+}
+
+/** fts5Query for either tokenizer; null when nothing can match. */
+export function searchExpression(query: string, mode: TextSearchMode, tokenizer: TextTokenizer): string | null {
+  if (tokenizer === "unicode61") return fts5Query(query, mode);
+  const terms = trigramTerms(query, mode);
+  if (terms.length === 0 || terms.some((t) => [...t].length < TRIGRAM_MIN_CHARS)) return null;
+  return terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(" AND ");
+}
