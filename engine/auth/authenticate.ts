@@ -6,7 +6,7 @@
 import { ANONYMOUS, type AuthContext } from "../core/auth";
 import { BlazeError } from "../core/errors";
 import { metaDatabase } from "../index/routing";
-import { presentedCredentials } from "./credentials";
+import { presentedCredentials, type PresentedCredentials } from "./credentials";
 import type { AuthEnv } from "./env";
 import { verifyApiKey } from "./verify-key";
 import { verifyJwt } from "./verify-jwt";
@@ -17,8 +17,12 @@ export interface Authenticated {
   expiresAt: number | null;
 }
 
-export async function authenticateRequest(env: AuthEnv, request: Request): Promise<Authenticated> {
-  const { key, jwt } = presentedCredentials(request);
+export function authenticateRequest(env: AuthEnv, request: Request): Promise<Authenticated> {
+  return authenticateCredentials(env, presentedCredentials(request));
+}
+
+/** Credentials however they came (a request, a socket's `{"op":"auth"}`) -> the caller. */
+export async function authenticateCredentials(env: AuthEnv, { key, jwt }: PresentedCredentials): Promise<Authenticated> {
   if (key === null && jwt === null) return { auth: ANONYMOUS, expiresAt: null };
   const [verifiedKey, verifiedJwt] = await Promise.all([
     key === null ? null : verifyApiKey(metaDatabase(env), key),

@@ -2,11 +2,28 @@
  * Where credentials travel: `Authorization: Bearer <API key or JWT>` (told
  * apart by the key prefix), `X-Blaze-Key: <API key>` (so a client key and a
  * user's JWT can travel together), and, on the WebSocket upgrade only
- * (browsers cannot set headers there), `?key=` and `?access_token=`.
- * Anything malformed is refused, never read as "no credential".
+ * (browsers cannot set headers there), `Sec-WebSocket-Protocol:
+ * blaze.v1, blaze.auth.<base64url credential>` or, deprecated because URLs
+ * end up in logs, `?key=` and `?access_token=`. (A socket can also send
+ * them as its first message: engine/auth/socket-credentials.ts.) Anything
+ * malformed is refused, never read as "no credential".
  */
+import { decodeBase64url } from "../core/base64url";
 import { BlazeError } from "../core/errors";
 import { looksLikeKey } from "./key-format";
+
+/** The subprotocol of GET /v1/listen: the one the server answers with, never a credential. */
+export const LISTEN_PROTOCOL = "blaze.v1";
+/** A credential offered as a subprotocol: `blaze.auth.<base64url of an API key or JWT>`. */
+export const AUTH_PROTOCOL_PREFIX = "blaze.auth.";
+
+/** The subprotocols a WebSocket upgrade offers, in order. */
+export function offeredProtocols(request: Request): string[] {
+  return (request.headers.get("Sec-WebSocket-Protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
+}
 
 export interface PresentedCredentials {
   key: string | null;
@@ -32,12 +49,20 @@ export function presentedCredentials(request: Request): PresentedCredentials {
     if (!looksLikeKey(header.trim())) throw unauthenticated("X-Blaze-Key takes an API key (blz_...); send a JWT as Authorization: Bearer");
     put("key", header.trim(), "X-Blaze-Key");
   }
+  const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+  for (const protocol of offeredProtocols(request)) {
+    if (!protocol.startsWith(AUTH_PROTOCOL_PREFIX)) continue;
+    if (!upgrade) throw unauthenticated("credentials in Sec-WebSocket-Protocol are accepted only on the WebSocket upgrade of GET /v1/listen; send an Authorization header");
+    const value = decodeBase64url(protocol.slice(AUTH_PROTOCOL_PREFIX.length));
+    if (!value) throw unauthenticated(`Sec-WebSocket-Protocol: ${AUTH_PROTOCOL_PREFIX}<credential> takes the base64url of an API key or JWT`);
+    put(looksLikeKey(value) ? "key" : "jwt", value, "Sec-WebSocket-Protocol");
+  }
   const url = new URL(request.url);
   const key = url.searchParams.get("key");
   const token = url.searchParams.get("access_token");
   if (key !== null || token !== null) {
-    // Query strings end up in logs; only the WebSocket upgrade, which cannot carry headers from a browser, takes them.
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+    // Deprecated (query strings end up in logs): only the WebSocket upgrade takes them, for clients from before Sec-WebSocket-Protocol.
+    if (!upgrade) {
       throw unauthenticated("credentials in the URL (?key=, ?access_token=) are accepted only on the WebSocket upgrade of GET /v1/listen; send an Authorization header");
     }
     if (key !== null) {

@@ -1,34 +1,48 @@
 /**
  * A WebSocket outlives the check made when it opened: every
- * SOCKET_RECHECK_MS its credentials are checked again (key rows come from
- * the AUTH_CACHE_TTL_MS cache, a JWT is verified again), so a revoked key
- * ends its sockets within seconds and a JWT ends them when it expires (with
- * JWT_CLOCK_SKEW_S, as on requests). Only a refusal ends the socket; a
- * check that fails for another reason (D1 or the JWKS unavailable) is tried
- * again at the next tick.
+ * SOCKET_RECHECK_MS its credentials are checked again
+ * (SocketCredentials.recheck: key rows come from the AUTH_CACHE_TTL_MS
+ * cache, a JWT is verified again), so a revoked key ends its socket within
+ * seconds and an expired JWT (with JWT_CLOCK_SKEW_S, as on requests) ends
+ * its listeners unless a fresh token came first.
  */
-import type { AuthContext } from "../core/auth";
-import { BlazeError } from "../core/errors";
+import type { BlazeError } from "../core/errors";
+import type { SocketCredentials } from "./socket-credentials";
 
 export const SOCKET_RECHECK_MS = 2_000;
 
-/** Starts re-checking; returns the function that stops it. An anonymous socket has nothing to lose. */
-export function watchCredentials(auth: AuthContext, recheck: () => Promise<unknown>, onRefused: (e: BlazeError) => void): () => void {
-  if (auth.role === "client" && auth.keyId === null && auth.user === null) return () => {};
+export interface WatchHandlers {
+  /** The key was revoked (or is no longer valid): end the socket. */
+  revoked(e: BlazeError): void;
+  /** The JWT expired: end the listeners; a fresh token lets the socket listen again. */
+  expired(e: BlazeError): void;
+}
+
+/** Starts re-checking; returns the function that stops it. A socket without credentials costs a no-op per tick. */
+export function watchCredentials(credentials: SocketCredentials, on: WatchHandlers): () => void {
   let stopped = false;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || !credentials.authenticated) return;
+    busy = true;
+    credentials.recheck().then(
+      (found) => {
+        busy = false;
+        if (stopped || found === null) return;
+        if ("revoked" in found) {
+          stop();
+          on.revoked(found.revoked);
+        } else on.expired(found.expired);
+      },
+      (e) => {
+        busy = false;
+        console.error("blaze: a socket's credentials could not be re-checked", e);
+      },
+    );
+  }, SOCKET_RECHECK_MS);
   const stop = () => {
     stopped = true;
     clearInterval(timer);
   };
-  const timer = setInterval(() => {
-    recheck().then(
-      () => {},
-      (e) => {
-        if (stopped || !(e instanceof BlazeError && e.code === "UNAUTHENTICATED")) return;
-        stop();
-        onRefused(e);
-      },
-    );
-  }, SOCKET_RECHECK_MS);
   return stop;
 }

@@ -8,7 +8,7 @@
  * with `resume` replays exactly the missed changes while they are still in the
  * shard's log, else it sends a fresh snapshot flagged `fresh: true`.
  */
-import { ANONYMOUS, isAdmin, rulesAuth } from "../core/auth";
+import { ANONYMOUS, isAdmin, rulesAuth, type AuthContext } from "../core/auth";
 import { BlazeError, invalidArgument } from "../core/errors";
 import type { CompiledRules } from "../core/rules/define";
 import { canGet, permissionDenied } from "../core/rules/evaluate";
@@ -17,7 +17,7 @@ import { parseDocumentPath } from "../core/paths";
 import { parseToken } from "../core/tokens";
 import type { Change, DocumentSnapshot } from "../core/writes";
 import type { Connections } from "../sockets/connections";
-import { errorMessage, parseClientMessage, ProtocolError, type DocChange, type ListenerId, type ServerMessage } from "../sockets/protocol";
+import { errorMessage, parseShardFrame, ProtocolError, type DocChange, type ListenerId, type ServerMessage } from "../sockets/protocol";
 import { changeToSnapshot, type DocStore } from "./doc-store";
 
 /** Max listeners one socket may hold on one shard. */
@@ -48,10 +48,11 @@ export class DocListeners {
   onMessage(ws: WebSocket, raw: string | ArrayBuffer): void {
     let id: ListenerId | null = null;
     try {
-      const msg = parseClientMessage(raw);
-      id = msg.id;
+      const msg = parseShardFrame(raw);
       const socketId = this.sockets.idOf(ws);
       if (!socketId) throw new BlazeError("INTERNAL", "socket has no id");
+      if (msg.op === "caller") return this.recheck(ws, socketId, msg.auth);
+      id = msg.id;
       if (msg.op === "unlisten") {
         this.sql.exec(`DELETE FROM listeners WHERE socket_id = ? AND listener_id = ?`, socketId, JSON.stringify(id));
         return;
@@ -115,6 +116,22 @@ export class DocListeners {
       id, type: "snapshot", changes, resume: `${this.store.shard}:${lastSeq}`, initial: true,
       ...(from !== null ? { fresh: true as const } : {}),
     });
+  }
+
+  /**
+   * The relay's socket has a new caller (a refreshed JWT): its listeners are
+   * judged by it from now on, and any whose document it may not read ends
+   * now (PERMISSION_DENIED), as if the document had just changed.
+   */
+  private recheck(ws: WebSocket, socketId: string, auth: AuthContext): void {
+    this.sockets.setAuth(ws, auth);
+    const rows = this.sql
+      .exec<{ listener_id: string; path: string }>(`SELECT listener_id, path FROM listeners WHERE socket_id = ?`, socketId)
+      .toArray();
+    for (const r of rows) {
+      const snap = this.store.snapshot(r.path);
+      if (snap && !this.mayRead(ws, r.path, snap.data)) this.deny(ws, socketId, r.listener_id, r.path);
+    }
   }
 
   /** Pushes committed changes to the listeners of their documents, in seq order. */

@@ -43,6 +43,14 @@ export class Connections {
     return auth;
   }
 
+  /** The socket's caller changed (a refreshed JWT, relayed as `{"op":"caller"}`): kept across hibernation like the first. */
+  setAuth(ws: WebSocket, auth: AuthContext): void {
+    const id = this.idOf(ws);
+    if (id === null) return;
+    ws.serializeAttachment({ id, auth } satisfies SocketAttachment);
+    this.authCache.set(ws, auth);
+  }
+
   idOf(ws: WebSocket): string | null {
     const a = ws.deserializeAttachment() as SocketAttachment | null;
     return a?.id ?? null;

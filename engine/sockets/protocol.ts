@@ -3,6 +3,7 @@
  * client sends and receives, and the one parser of client frames, shared by
  * the Worker's relay and the shard's listeners. Pure.
  */
+import type { AuthContext } from "../core/auth";
 import { BlazeError, invalidArgument, type ErrorBody } from "../core/errors";
 import type { DocumentSnapshot } from "../core/writes";
 
@@ -24,7 +25,31 @@ export type ServerMessage =
   | { id: ListenerId; type: "snapshot"; changes: DocChange[]; resume: string; initial?: true; fresh?: true }
   | { id: ListenerId; type: "aggregate"; data: Record<string, unknown>; initial?: true }
   | { id: ListenerId | null; type: "error"; error: ErrorBody }
-  | { type: "pong" };
+  | { type: "pong" }
+  /** A credential of `{"op":"auth"}` accepted: who the socket now is, and when its JWT expires (ms since the epoch). */
+  | { type: "auth"; uid: string | null; expiresAt: number | null };
+
+/**
+ * The client's credentials in-band (docs/security.md, "WebSockets"): as the
+ * first message of a socket opened without any, or at any time with a fresh
+ * JWT for the same user (a refresh). Handled by the Worker's relay, never
+ * forwarded.
+ */
+export interface AuthMessage {
+  op: "auth";
+  key?: string;
+  token?: string;
+}
+
+/**
+ * From the relay to a shard, on its internal socket only: the caller the
+ * socket's listeners are judged by from now on (after a refresh). The
+ * relay never forwards a client's frame of this op.
+ */
+export interface CallerMessage {
+  op: "caller";
+  auth: AuthContext;
+}
 
 /**
  * The heartbeat: the client sends `{"op":"ping"}` when the socket has been
@@ -46,10 +71,31 @@ export function parseClientMessage(raw: string | ArrayBuffer): ClientMessage {
   return listenMessage(parseFrame(raw));
 }
 
-/** Parses a frame the client's socket carries to the relay: a listen message, or the heartbeat. */
-export function parseRelayFrame(raw: string | ArrayBuffer): ClientMessage | Ping {
+/** Parses a frame the client's socket carries to the relay: a listen message, the heartbeat, or credentials. */
+export function parseRelayFrame(raw: string | ArrayBuffer): ClientMessage | Ping | AuthMessage {
   const m = parseFrame(raw);
-  return m.op === "ping" ? { op: "ping" } : listenMessage(m);
+  if (m.op === "ping") return { op: "ping" };
+  return m.op === "auth" ? authMessage(m) : listenMessage(m);
+}
+
+/** Parses a frame on a shard's socket: a listen message, or (from the relay) the socket's new caller. */
+export function parseShardFrame(raw: string | ArrayBuffer): ClientMessage | CallerMessage {
+  const m = parseFrame(raw);
+  if (m.op !== "caller") return listenMessage(m);
+  const auth = m.auth as AuthContext | undefined;
+  if (typeof auth !== "object" || auth === null || (auth.role !== "admin" && auth.role !== "client")) {
+    throw new ProtocolError(null, invalidArgument('"caller" needs "auth"'));
+  }
+  return { op: "caller", auth };
+}
+
+function authMessage(m: Record<string, unknown>): AuthMessage {
+  const bad = (what: string) => new ProtocolError(null, new BlazeError("UNAUTHENTICATED", `{"op":"auth"} ${what}`));
+  const { key, token } = m;
+  if (key !== undefined && (typeof key !== "string" || key === "")) throw bad('"key" must be an API key string');
+  if (token !== undefined && (typeof token !== "string" || token === "")) throw bad('"token" must be a JWT string');
+  if (key === undefined && token === undefined) throw bad('needs "key" (an API key) and/or "token" (a JWT)');
+  return { op: "auth", ...(key === undefined ? {} : { key }), ...(token === undefined ? {} : { token }) } as AuthMessage;
 }
 
 function parseFrame(raw: string | ArrayBuffer): Record<string, unknown> {

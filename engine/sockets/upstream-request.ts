@@ -1,11 +1,12 @@
 /**
  * The request that opens a relay's internal socket to a shard or live-query
  * object: the client's upgrade without its credentials (the query string
- * that carries `?key=` / `?access_token=`, and the credential headers), so
+ * that carries `?key=` / `?access_token=`, and the credential headers,
+ * `Sec-WebSocket-Protocol` among them: it carries `blaze.auth.*`), so
  * no secret travels past the edge or reaches an object's logs. What the
  * object needs to know of the caller goes in `headers` (checked already).
  */
-const CREDENTIAL_HEADERS = ["Authorization", "X-Blaze-Key", "Cookie"];
+const CREDENTIAL_HEADERS = ["Authorization", "X-Blaze-Key", "Cookie", "Sec-WebSocket-Protocol"];
 
 export function upstreamRequest(client: Request, headers: Record<string, string>): Request {
   const h = new Headers(client.headers);

@@ -34,5 +34,5 @@ export async function openListenSocket(query = "", headers: Record<string, strin
     await new Promise((r) => setTimeout(r, ms));
     return messages.filter((m) => m.id === id);
   };
-  return { ws, send, take, quietFor, messages, closed: () => closed };
+  return { ws, send, take, quietFor, messages, closed: () => closed, headers: res.headers };
 }

@@ -17,7 +17,9 @@ import { shardCount, shardOf } from "../../shard/routing";
 import type { AuthContext } from "../../core/auth";
 import { callerQueryAst } from "../access";
 import { normalizeQuery } from "../../core/query/normalize";
-import { authenticateRequest, requireAdmin } from "../../auth/authenticate";
+import { requireAdmin } from "../../auth/authenticate";
+import { LISTEN_PROTOCOL, offeredProtocols, presentedCredentials } from "../../auth/credentials";
+import { SocketCredentials } from "../../auth/socket-credentials";
 import { watchCredentials } from "../../auth/socket-watch";
 import type { AppEnv } from "../context";
 
@@ -37,17 +39,20 @@ async function resolveLiveQuery(auth: AuthContext, body: unknown): Promise<Resol
 }
 
 /** Terminates the client's socket here and relays its listeners to the shards and live queries. */
-function relayClient(env: Env, request: Request, auth: AuthContext): Response {
+function relayClient(env: Env, request: Request, credentials: SocketCredentials, headers: HeadersInit): Response {
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   server.accept();
   const count = shardCount(env);
   const relay = new ListenRelay(server, {
     shardOf: (path) => shardOf(path, count),
-    resolveQuery: (query) => resolveLiveQuery(auth, query),
+    // The socket's caller now: an auth message may have replaced it.
+    resolveQuery: (query) => resolveLiveQuery(credentials.auth, query),
+    authenticate: (msg, listened) => credentials.replace(msg, listened),
+    authenticated: () => credentials.authenticated,
     connect: async (target) => {
       const res = target.startsWith("shard:")
-        ? await connectListener(env, Number(target.slice(6)), request, auth)
+        ? await connectListener(env, Number(target.slice(6)), request, credentials.auth)
         : await connectLiveQuery(env, target.slice(6), request);
       const ws = res.webSocket;
       if (!ws) throw new Error(`${target} did not accept a socket (status ${res.status})`);
@@ -63,8 +68,8 @@ function relayClient(env: Env, request: Request, auth: AuthContext): Response {
       };
     },
   });
-  // Revoked keys and expired JWTs end the socket within seconds (engine/auth/socket-watch.ts).
-  const stopWatching = watchCredentials(auth, () => authenticateRequest(env, request), (e) => relay.fail(e));
+  // A revoked key ends the socket, an expired JWT its listeners, within seconds (engine/auth/socket-watch.ts).
+  const stopWatching = watchCredentials(credentials, { revoked: (e) => relay.fail(e), expired: (e) => relay.expire(e) });
   server.addEventListener("message", (e) => relay.fromClient(e.data));
   server.addEventListener("close", () => {
     stopWatching();
@@ -79,13 +84,28 @@ function relayClient(env: Env, request: Request, auth: AuthContext): Response {
     stopWatching();
     relay.close();
   });
-  return new Response(null, { status: 101, webSocket: client });
+  return new Response(null, { status: 101, webSocket: client, headers });
+}
+
+/**
+ * The answer to the subprotocols a client offers: `blaze.v1`, the only one
+ * there is (never a `blaze.auth.*` credential, which must not come back in
+ * a response). A client that offers protocols must offer it.
+ */
+function protocolHeaders(request: Request): Record<string, string> {
+  const offered = offeredProtocols(request);
+  if (offered.length === 0) return {};
+  if (!offered.includes(LISTEN_PROTOCOL)) {
+    throw invalidArgument(`GET /v1/listen speaks the subprotocol ${LISTEN_PROTOCOL}: offer it (Sec-WebSocket-Protocol: ${LISTEN_PROTOCOL}, ...)`);
+  }
+  return { "Sec-WebSocket-Protocol": LISTEN_PROTOCOL };
 }
 
 export const listenRoutes = new Hono<AppEnv>().get("/", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new BlazeError("FAILED_PRECONDITION", "GET /v1/listen expects a WebSocket upgrade (Upgrade: websocket)");
   }
+  const headers = protocolHeaders(c.req.raw);
   const count = shardCount(c.env);
   const doc = c.req.query("doc");
   const rawShard = c.req.query("shard");
@@ -96,6 +116,7 @@ export const listenRoutes = new Hono<AppEnv>().get("/", async (c) => {
   else if (rawShard !== undefined) {
     shard = Number(rawShard);
     if (!Number.isInteger(shard) || shard < 0 || shard >= count) throw invalidArgument(`shard must be an integer in 0..${count - 1}`);
-  } else return relayClient(c.env, c.req.raw, c.var.auth);
-  return connectListener(c.env, shard, c.req.raw, c.var.auth);
+  } else return relayClient(c.env, c.req.raw, new SocketCredentials(c.env, presentedCredentials(c.req.raw), c.var.auth), headers);
+  const res = await connectListener(c.env, shard, c.req.raw, c.var.auth);
+  return new Response(null, { status: res.status, webSocket: res.webSocket, headers });
 });
