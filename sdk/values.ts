@@ -2,12 +2,10 @@
  * Firestore's value classes (Timestamp, GeoPoint, Bytes, FieldPath) and the
  * FieldValue sentinels, over the encodings in engine/core/values.ts.
  */
-import { base64Decode, base64Encode, timestampFromParts, timestampToParts } from "../engine/core/values";
+import { base64Decode, base64Encode, MAX_SECONDS, MIN_SECONDS, timestampFromParts, timestampToParts } from "../engine/core/values";
 import { DOCUMENT_ID_FIELD, formatFieldPath } from "../engine/core/field-path";
 import { core, invalid } from "./errors";
 
-const MIN_SECONDS = -62135596800; // 0001-01-01T00:00:00Z
-const MAX_SECONDS = 253402300799; // 9999-12-31T23:59:59Z
 
 /**
  * A point in time with nanosecond fields, as Firebase's. Blaze stores

@@ -5,14 +5,14 @@
  */
 import { invalidArgument } from "./errors";
 import { LIMITS } from "./limits";
-import { isMap, utf8Length, type DocumentData, type MapValue, type Value } from "./values";
+import { LONE_SURROGATE, utf8Length } from "./utf8";
+import { isMap, type DocumentData, type MapValue, type Value } from "./values";
 
 /** The pseudo-field that means the document id in queries. */
 export const DOCUMENT_ID_FIELD = "__name__";
 
 const SIMPLE_SEGMENT = /^[A-Za-z_][A-Za-z_0-9]*$/;
 const RESERVED_SEGMENT = /^__.*__$/s;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Parses a dotted field path into its segments. Inside backticks a backslash

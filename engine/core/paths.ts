@@ -4,6 +4,7 @@
  */
 import { invalidArgument } from "./errors";
 import { LIMITS } from "./limits";
+import { LONE_SURROGATE, utf8Length } from "./utf8";
 
 export interface DocumentPath {
   path: string;
@@ -24,8 +25,6 @@ export interface CollectionPath {
 }
 
 const RESERVED_ID = /^__.*__$/s;
-// A lone surrogate has no UTF-8 form; ids must be valid UTF-8.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Checks one document or collection id; returns it unchanged. */
 export function validateId(id: unknown, what = "id"): string {
@@ -136,20 +135,6 @@ export async function derivedId(seed: string): Promise<string> {
     id = addIdChars(id, new Uint8Array(digest));
   }
   return id;
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 /** Quotes user input for a message, cut short so errors stay readable. */

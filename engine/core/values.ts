@@ -12,6 +12,9 @@
 import { BlazeError, invalidArgument } from "./errors";
 import { LIMITS } from "./limits";
 import { parsePath } from "./paths";
+import { LONE_SURROGATE, utf8Length } from "./utf8";
+
+export { utf8Length };
 
 export type Value =
   | null
@@ -211,21 +214,6 @@ export function utf8Encode(s: string): Uint8Array {
   return out;
 }
 
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if ((c & 0xfc00) === 0xd800 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 // ---------------------------------------------------------------- bytes (base64)
 
@@ -290,8 +278,8 @@ export function compareByteArrays(a: Uint8Array, b: Uint8Array): number {
 // ---------------------------------------------------------------- timestamps
 
 /** Firestore's range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z. */
-const MIN_SECONDS = -62135596800;
-const MAX_SECONDS = 253402300799;
+export const MIN_SECONDS = -62135596800;
+export const MAX_SECONDS = 253402300799;
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 /** Canonical: nine fractional digits, the last three 0 (microsecond precision, as Firestore keeps). */
