@@ -18,17 +18,20 @@ export interface BlazeSettings {
   url: string;
   /**
    * API key (`blz_client_...` in apps; `blz_admin_...` only on servers): sent
-   * as `X-Blaze-Key`, and as `?key=` on the listen socket (docs/security.md).
+   * as `X-Blaze-Key`, and in the listen socket's first message (never in a
+   * URL; docs/security.md).
    */
   key?: string;
   /**
-   * The signed-in user's ID token (a JWT from your identity provider), asked
-   * for before every request and every (re)connect of the listen socket, so a
+   * The signed-in user's ID token (a JWT from your identity provider): a
+   * string, or a function asked before every request, every (re)connect of
+   * the listen socket and shortly before the token in use expires, so a
    * refreshed token is picked up: for Firebase Auth,
    * `() => getAuth().currentUser?.getIdToken() ?? null`. Sent as
-   * `Authorization: Bearer <token>`; the rules see its claims as `auth`.
+   * `Authorization: Bearer <token>`, and in-band on the listen socket; the
+   * rules see its claims as `auth`.
    */
-  token?: () => string | null | undefined | Promise<string | null | undefined>;
+  token?: string | (() => string | null | undefined | Promise<string | null | undefined>);
   /** Replaces the global fetch (tests: `(req) => exports.default.fetch(req)` inside workerd). */
   fetch?: (request: Request) => Promise<Response>;
   /**
@@ -109,7 +112,8 @@ export class Blaze {
 
   /** The credentials to present now: the key, and a fresh token from the app's provider. */
   async _credentials(): Promise<{ key: string | null; token: string | null }> {
-    const token = this._settings.token ? await this._settings.token() : null;
+    const t = this._settings.token;
+    const token = typeof t == "function" ? await t() : t;
     return { key: this._settings.key ?? null, token: token || null };
   }
 

@@ -14,9 +14,17 @@
  * forgets the flow). When no frame has arrived for `heartbeatMs`, the SDK
  * sends `{"op":"ping"}` (the Worker answers `{"type":"pong"}`); when nothing
  * arrives for another `heartbeatMs`, it drops the socket and reconnects.
+ *
+ * Credentials (docs/security.md, "WebSockets") go in the socket's first
+ * message, never in its URL; shortly before the token expires the SDK asks
+ * the app's token function again and sends the fresh one in-band, so the
+ * listeners live on. A token for another user (the server refuses it,
+ * FAILED_PRECONDITION) or none (signed out) reconnects the socket instead.
  */
 import { backoff } from "./backoff";
 import type { Blaze, SocketLike } from "./database";
+
+type Credentials = Awaited<ReturnType<Blaze["_credentials"]>>;
 import { BlazeError, fromErrorBody, invalid } from "./errors";
 import { queryBody } from "./query";
 import { DocumentReference, Query } from "./reference";
@@ -94,6 +102,8 @@ export class ListenSocket {
   private heard = false;
   /** A ping went out at the last tick. */
   private pinged = false;
+  /** Sends the next token before the one in use expires. */
+  private refresh: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly db: Blaze) {}
 
@@ -138,21 +148,12 @@ export class ListenSocket {
     this.drop(1000, "terminated");
   }
 
-  /** Browsers cannot set headers on a WebSocket, so credentials go in the upgrade's query string. */
-  private async url(): Promise<string> {
-    const { key, token } = await this.db._credentials();
-    const q = new URLSearchParams();
-    if (key) q.set("key", key);
-    if (token) q.set("access_token", token);
-    const query = q.toString();
-    return this.db._url.replace(/^http/, "ws") + "/v1/listen" + (query ? `?${query}` : "");
-  }
-
   private connect(): void {
     if (this.connecting || this.socket || this.closed || this.timer) return;
     this.connecting = true;
     const open = this.db._settings.webSocket ?? defaultSocket;
-    this.url().then(open).then(
+    let credentials: Credentials;
+    this.db._credentials().then((c) => ((credentials = c), open(this.db._url.replace(/^http/, "ws") + "/v1/listen"))).then(
       (s) => {
         this.connecting = false;
         if (this.closed) return s.close(1000, "terminated");
@@ -161,6 +162,8 @@ export class ListenSocket {
         s.addEventListener("close", () => this.onLost(s));
         s.addEventListener("error", () => this.onLost(s));
         this.startHeartbeat(s);
+        // First, so the listens behind it are judged as this caller.
+        this.authenticate(s, credentials);
         for (const [id, l] of this.listeners) this.sendListen(id, l);
         // The server is reachable again: writes queued offline need not wait for their next try.
         this.db._writes?.wake();
@@ -170,6 +173,38 @@ export class ListenSocket {
         this.scheduleReconnect();
       },
     );
+  }
+
+  /** Sends the credentials in-band, and asks for the next token before this one expires (exp read, not verified). */
+  private authenticate(s: SocketLike, { key, token }: Credentials): void {
+    if (key || token) this.trySend({ op: "auth", key: key || undefined, token: token || undefined });
+    let exp = 0;
+    try {
+      exp = JSON.parse(atob(token!.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp * 1000 - Date.now();
+    } catch {
+      // no token, or not a JWT: nothing to refresh
+    }
+    if (exp > 0) {
+      this.refresh = setTimeout(
+        () =>
+          this.db._credentials().then((next) => {
+            if (this.socket !== s || next.token === token) return;
+            if (next.token) this.authenticate(s, { key: null, token: next.token });
+            else this.reconnect(s);
+          }),
+        Math.max(exp - 60_000, exp / 2),
+      );
+    }
+  }
+
+  /** Gives the socket up and opens another (its listeners listen again there). */
+  private reconnect(s: SocketLike): void {
+    this.onLost(s);
+    try {
+      s.close(4000, "reconnecting");
+    } catch {
+      // already gone
+    }
   }
 
   private scheduleReconnect(): void {
@@ -188,9 +223,11 @@ export class ListenSocket {
     this.heartbeat = setInterval(() => this.beat(s), every);
   }
 
+  /** The socket is going: its heartbeat and its token refresh stop. */
   private stopHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
+    clearTimeout(this.refresh);
   }
 
   /** One heartbeat tick: quiet since the last one, ping; quiet since the ping, the connection is dead. */
@@ -200,12 +237,7 @@ export class ListenSocket {
       this.heard = false;
       this.pinged = false;
     } else if (this.pinged) {
-      this.onLost(s);
-      try {
-        s.close(4000, "no answer to the heartbeat");
-      } catch {
-        // already gone
-      }
+      this.reconnect(s);
     } else {
       this.pinged = true;
       this.trySend({ op: "ping" });
@@ -243,6 +275,8 @@ export class ListenSocket {
       return;
     }
     const id = typeof msg.id === "number" ? msg.id : null;
+    // A refreshed token for another user: listen again on a new socket, as that user.
+    if (msg.type === "error" && msg.id === null && msg.error.code === "FAILED_PRECONDITION") return this.reconnect(s);
     const l = id === null ? undefined : this.listeners.get(id);
     if (!l || id === null) return; // unlistened meanwhile, or a frame-level error
     if (msg.type !== "error") {

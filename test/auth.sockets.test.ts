@@ -6,13 +6,14 @@
  * socket; a revoked key ends the socket.
  */
 import { env, exports } from "cloudflare:workers";
+import { doc, initializeBlaze, onSnapshot, terminate, type SocketLike } from "blaze/sdk";
 import { describe, expect, it } from "vitest";
 import { encodeBase64url } from "../engine/core/base64url";
 import { revokeApiKey } from "../engine/auth/key-store";
 import { SOCKET_RECHECK_MS } from "../engine/auth/socket-watch";
 import { AUTH_CACHE_TTL_MS } from "../engine/auth/ttl-cache";
 import { metaDatabase } from "../engine/index/routing";
-import { adminHeaders, api, BASE, createKey } from "./helpers";
+import { adminHeaders, api, BASE, createKey, eventually } from "./helpers";
 import { expiringIn, testJwt } from "./support/jwt";
 import { openListenSocket } from "./support/listen-socket";
 
@@ -239,4 +240,65 @@ describe("sockets lose their credentials", () => {
     expect(s.closed()).toBeNull();
     s.ws.close();
   });
+});
+
+describe("the SDK on the listen socket", () => {
+  /** A database whose listen socket goes through the Worker; records the URLs it opened and the frames it sent. */
+  function sdk(token: Parameters<typeof initializeBlaze>[0]["token"], key?: string) {
+    const urls: string[] = [];
+    const sent: any[] = [];
+    const db = initializeBlaze({
+      url: BASE,
+      key,
+      token,
+      fetch: (req) => exports.default.fetch(req),
+      webSocket: async (url) => {
+        urls.push(url);
+        const res = await exports.default.fetch(new Request(url.replace(/^ws/, "http"), { headers: { Upgrade: "websocket" } }));
+        const ws = res.webSocket!;
+        ws.accept();
+        const send = ws.send.bind(ws);
+        ws.send = (data: string) => (sent.push(JSON.parse(data)), send(data));
+        return ws as unknown as SocketLike;
+      },
+    });
+    return { db, urls, sent };
+  }
+
+  it("sends the credentials as the first message, never in the URL, and refreshes the token before it expires: the listener lives on", async () => {
+    await adminPut("sec_tasks/sdk1", { owner: "sdk-user", v: 1 });
+    const k = await createKey("client");
+    const issued: string[] = [];
+    // Each token expires 4 s after it is issued (by the local clock, which the SDK reads).
+    const { db, urls, sent } = sdk(async () => {
+      issued.push(await testJwt("sdk-user", {}, Math.floor(Date.now() / 1000) + 4));
+      return issued.at(-1)!;
+    }, k.key);
+    const seen: number[] = [];
+    const errors: unknown[] = [];
+    const stop = onSnapshot(doc(db, "sec_tasks/sdk1"), (s) => seen.push(s.data()!.v as number), (e) => errors.push(e));
+    await eventually(async () => seen.length === 1);
+    expect(sent[0]).toEqual({ op: "auth", key: k.key, token: issued[0] });
+    expect(sent[1]).toMatchObject({ op: "listen", doc: "sec_tasks/sdk1" });
+    // Two refreshes, each about 2 s after its token was issued (half its life: it is short).
+    await eventually(async () => sent.filter((f) => f.op === "auth").length >= 3, 8000);
+    expect(sent.filter((f) => f.op === "auth").slice(1)).toEqual([
+      { op: "auth", token: issued[1] },
+      { op: "auth", token: issued[2] },
+    ]);
+    await adminPut("sec_tasks/sdk1", { owner: "sdk-user", v: 2 });
+    await eventually(async () => seen.includes(2));
+    expect(errors).toEqual([]);
+    expect(urls).toEqual([`${BASE.replace(/^http/, "ws")}/v1/listen`]);
+    stop();
+    await terminate(db);
+  }, 20_000);
+
+  it("a token that expires without a fresher one ends the listener with unauthenticated", async () => {
+    await adminPut("sec_tasks/sdk2", { owner: "sdk-user2" });
+    const { db } = sdk(await testJwt("sdk-user2", {}, expiringIn(2)));
+    const error = await new Promise<any>((resolve) => onSnapshot(doc(db, "sec_tasks/sdk2"), () => {}, resolve));
+    expect(error).toMatchObject({ code: "unauthenticated", name: "FirebaseError" });
+    await terminate(db);
+  }, 15_000);
 });
