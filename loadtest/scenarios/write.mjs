@@ -118,8 +118,8 @@ export async function run() {
 async function listenerLatency(url, put, adminKey) {
   const path = "listen/doc";
   await put(`${url}/v1/docs/${path}`);
-  const open = async (query) => {
-    const ws = new WebSocket(`${url.replace("http", "ws")}/v1/listen${query}`);
+  const open = async (query, protocols) => {
+    const ws = new WebSocket(`${url.replace("http", "ws")}/v1/listen${query}`, protocols);
     let onMessage = null;
     ws.addEventListener("message", (e) => onMessage?.(JSON.parse(e.data)));
     await new Promise((resolve, reject) => {
@@ -133,8 +133,8 @@ async function listenerLatency(url, put, adminKey) {
     return { ws, next };
   };
   const relay = await open("");
-  // The internal route is admin only; a WebSocket takes its key as ?key=.
-  const direct = await open(`?doc=${path}&key=${adminKey}`);
+  // The internal route is admin only; a WebSocket offers its key as a subprotocol (docs/security.md, "WebSockets").
+  const direct = await open(`?doc=${path}`, ["blaze.v1", `blaze.auth.${Buffer.from(adminKey).toString("base64url")}`]);
   const latencies = { relay: [], direct: [] };
   for (let i = 0; i < LISTENER_WRITES; i++) {
     const changes = [relay.next(), direct.next()];

@@ -8,7 +8,7 @@
  */
 import type { DocSnap, Scope } from "./history.ts";
 import { snap } from "./ops.ts";
-import { listenUrl, type Runtime, type SocketLike } from "./runtime.ts";
+import { authFrame, listenUrl, type Runtime, type SocketLike } from "./runtime.ts";
 
 export type ListenSpec = { id: string; doc: string } | { id: string; collection: string };
 
@@ -59,6 +59,9 @@ export async function listenSession(rt: Runtime, specs: ListenSpec[], until: (ls
   };
   ws.onopen = () => {
     rt.check("listen socket opened", true);
+    // First, so the listens behind it are judged as the key's caller.
+    const auth = authFrame(rt);
+    if (auth) ws.send(auth);
     ls.forEach(send);
   };
   ws.onmessage = (event) => {

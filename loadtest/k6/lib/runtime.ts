@@ -64,10 +64,14 @@ export function baseHeaders(rt: Runtime): Record<string, string> {
   return h;
 }
 
-/** The listen socket's URL (the key rides on the query string, as the SDK sends it). */
+/** The listen socket's URL: no credential in it (the key goes in the first message, as the SDK sends it: authFrame). */
 export function listenUrl(rt: Runtime): string {
-  const ws = rt.url.replace(/^http/, "ws");
-  return `${ws}/v1/listen${rt.key ? `?key=${encodeURIComponent(rt.key)}` : ""}`;
+  return `${rt.url.replace(/^http/, "ws")}/v1/listen`;
+}
+
+/** The listen socket's first message when there is a key (docs/security.md, "WebSockets"); null without one. */
+export function authFrame(rt: Runtime): string | null {
+  return rt.key ? JSON.stringify({ op: "auth", key: rt.key }) : null;
 }
 
 /** A small deterministic generator per virtual user (k6 and Node alike; no crypto needed). */
