@@ -203,3 +203,83 @@ describe("listen socket and the offline write queue", () => {
     }
   });
 });
+
+describe("listen socket credentials", () => {
+  /** An unsigned JWT-shaped token whose payload says exp (the SDK reads it, the server would verify it). */
+  const jwt = (sub: string, expInS: number, n = 0) =>
+    `h.${btoa(JSON.stringify({ sub, exp: Math.floor(Date.now() / 1000) + expInS, n })).replace(/=+$/, "")}.s`;
+
+  function withToken(token: () => Promise<string | null>) {
+    const sockets: FakeSocket[] = [];
+    const urls: string[] = [];
+    const db = initializeBlaze({
+      url: "http://blaze.test",
+      key: "blz_client_k_s",
+      token,
+      listenIdleMs: 10,
+      heartbeatMs: 0,
+      webSocket: async (url) => {
+        urls.push(url);
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+    });
+    return { db, sockets, urls };
+  }
+
+  it("authenticates in the first message, no credential in the URL, then sends a fresh token halfway through a short one's life", async () => {
+    let n = 0;
+    const { db, sockets, urls } = withToken(async () => jwt("u1", 2, n++));
+    onSnapshot(doc(db, "u/a"), () => {});
+    await until(() => sockets[0]?.sent.length === 2);
+    expect(urls).toEqual(["ws://blaze.test/v1/listen"]);
+    expect(sockets[0].sent[0]).toEqual({ op: "auth", key: "blz_client_k_s", token: expect.stringMatching(/^h\./) });
+    expect(sockets[0].sent[1]).toMatchObject({ op: "listen", doc: "u/a" });
+    await until(() => sockets[0].sent.length === 3, 2500);
+    expect(sockets[0].sent[2]).toEqual({ op: "auth", token: expect.stringMatching(/^h\./) });
+    expect(sockets[0].sent[2].token).not.toBe(sockets[0].sent[0].token);
+    expect(sockets).toHaveLength(1);
+    await terminate(db);
+  });
+
+  it("reconnects when the fresh token is refused for another user, when the user signed out, and when the token function fails", async () => {
+    let next: () => Promise<string | null> = async () => jwt("u1", 600);
+    const { db, sockets } = withToken(() => next());
+    onSnapshot(doc(db, "u/a"), () => {});
+    await until(() => sockets[0]?.sent.length === 2);
+    // The server refuses a token for another user: listen again on a new socket.
+    sockets[0].emit({ id: null, type: "error", error: { code: "FAILED_PRECONDITION", message: "a socket's caller cannot change" } });
+    expect(sockets[0].closed).toBe(true);
+    await until(() => sockets[1]?.sent.length === 2);
+    expect(sockets[1].sent.map((m) => m.op)).toEqual(["auth", "listen"]);
+    await terminate(db);
+
+    // Signed out (the function answers null) or failing, at refresh time: reconnect.
+    for (const answer of [async () => null, async () => Promise.reject(new Error("idp down"))]) {
+      next = async () => jwt("u1", 2);
+      const t = withToken(() => next());
+      onSnapshot(doc(t.db, "u/a"), () => {});
+      await until(() => t.sockets[0]?.sent.length === 2);
+      next = answer;
+      await until(() => t.sockets[0].closed, 2500);
+      await terminate(t.db);
+    }
+  });
+
+  it("a string token is sent as it is, and not refreshed", async () => {
+    const sockets: FakeSocket[] = [];
+    const token = jwt("u1", 1);
+    const db = initializeBlaze({ url: "http://blaze.test", token, heartbeatMs: 0, webSocket: async () => (sockets.push(new FakeSocket()), sockets.at(-1)!) });
+    const errors: any[] = [];
+    onSnapshot(doc(db, "u/a"), () => {}, (e) => errors.push(e));
+    await until(() => sockets[0]?.sent.length === 2);
+    expect(sockets[0].sent[0]).toEqual({ op: "auth", token });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(sockets[0].sent).toHaveLength(2);
+    // The server ends the listener when the token expires: the app sees unauthenticated.
+    sockets[0].emit({ id: sockets[0].sent[1].id, type: "error", error: { code: "UNAUTHENTICATED", message: "JWT expired" } });
+    expect(errors.map((e) => e.code)).toEqual(["unauthenticated"]);
+    await terminate(db);
+  });
+});

@@ -187,11 +187,12 @@ export class ListenSocket {
     if (exp > 0) {
       this.refresh = setTimeout(
         () =>
+          // The app's token function failing: reconnect, which asks it again with backoff.
           this.db._credentials().then((next) => {
             if (this.socket !== s || next.token === token) return;
             if (next.token) this.authenticate(s, { key: null, token: next.token });
             else this.reconnect(s);
-          }),
+          }, () => this.reconnect(s)),
         Math.max(exp - 60_000, exp / 2),
       );
     }

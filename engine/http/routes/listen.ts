@@ -118,5 +118,5 @@ export const listenRoutes = new Hono<AppEnv>().get("/", async (c) => {
     if (!Number.isInteger(shard) || shard < 0 || shard >= count) throw invalidArgument(`shard must be an integer in 0..${count - 1}`);
   } else return relayClient(c.env, c.req.raw, new SocketCredentials(c.env, presentedCredentials(c.req.raw), c.var.auth), headers);
   const res = await connectListener(c.env, shard, c.req.raw, c.var.auth);
-  return new Response(null, { status: res.status, webSocket: res.webSocket, headers });
+  return res.webSocket ? new Response(null, { status: 101, webSocket: res.webSocket, headers }) : res;
 });
