@@ -4,18 +4,27 @@
 //   keys list                                          ids, roles, names, created/revoked times
 //   keys revoke <id>                                   takes effect everywhere within seconds
 //
-// Every command works on the local database (`wrangler dev`, `npm start`)
-// unless --remote is given (the deployed D1 of wrangler.toml). Also:
-// --persist-to <dir> (a local state folder other than .wrangler/state),
-// --config <wrangler.toml>, --json (machine-readable output).
+//   verify [--repair] [--collection <id>]            compares the D1 index with the shards' documents (docs/reliability.md)
+//
+// keys work on the local database (`wrangler dev`, `npm start`) unless
+// --remote is given (the deployed D1 of wrangler.toml); --persist-to <dir>
+// (a local state folder other than .wrangler/state), --config <wrangler.toml>.
+// verify calls a running Blaze: the local dev server (PORT or 8787, with the
+// key `npm start` keeps in .wrangler/blaze-dev-admin-key) or, with --remote,
+// --url (or BLAZE_URL) and --key (or BLAZE_ADMIN_KEY), an admin key.
+// --json: machine-readable output.
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { createKey, listKeys, revokeKey } from "./api-keys.mjs";
+import { adminTarget } from "./admin-api.mjs";
+import { formatVerify, verifyIndex } from "./verify.mjs";
 
 const USAGE = `usage: npm run blaze -- keys create --role admin|client [--name <name>] [--remote]
        npm run blaze -- keys list [--remote]
        npm run blaze -- keys revoke <id> [--remote]
-options: --remote (the deployed database), --persist-to <dir>, --config <file>, --json`;
+       npm run blaze -- verify [--repair] [--collection <id>] [--remote --url <url> --key <admin key>]
+options: --remote (the deployed database or Worker), --persist-to <dir>, --config <file>, --json,
+         --url <url> and --key <admin key> (verify; also BLAZE_URL, BLAZE_ADMIN_KEY)`;
 
 class UsageError extends Error {}
 
@@ -33,6 +42,11 @@ export async function runCli(argv, { out = console.log, err = console.error } = 
         "persist-to": { type: "string" },
         config: { type: "string", default: "wrangler.toml" },
         json: { type: "boolean", default: false },
+        repair: { type: "boolean", default: false },
+        collection: { type: "string" },
+        limit: { type: "string" },
+        url: { type: "string" },
+        key: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -48,6 +62,16 @@ export async function runCli(argv, { out = console.log, err = console.error } = 
   const target = { remote: o.remote, persistTo: o["persist-to"], config: o.config };
   const where = o.remote ? "the deployed database (--remote)" : "the local database";
   try {
+    if (group === "verify") {
+      if (command !== undefined) throw new UsageError(`verify takes no arguments, got ${[command, ...rest].join(" ")}`);
+      const api = adminTarget({ remote: o.remote, url: o.url, key: o.key });
+      const limit = o.limit === undefined ? undefined : Number(o.limit);
+      const t = await verifyIndex(api, { repair: o.repair, collection: o.collection, limit });
+      if (o.json) out(JSON.stringify(t));
+      else for (const line of formatVerify(t, { repair: o.repair, where: api.url })) out(line);
+      const total = Object.values(t.differences).reduce((n, c) => n + c, 0);
+      return t.repairErrors.length > 0 || (total > 0 && !o.repair) ? 1 : 0;
+    }
     if (group !== "keys") throw new UsageError(`unknown command ${JSON.stringify(group ?? "")}`);
     if (command === "create") {
       if (rest.length) throw new UsageError(`keys create takes no arguments, got ${rest.join(" ")}`);

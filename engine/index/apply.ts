@@ -54,12 +54,33 @@ export function toHex(b: Uint8Array): string {
   return s;
 }
 
+/**
+ * A repair (engine/pipeline/verify.ts): the changes are their shard's current
+ * state, read when the shard's last seq was `head`. The seq guard still holds
+ * (nothing newer than a change is touched), but the version a change names
+ * is rewritten even when the index claims to hold it already (a row or an
+ * entry changed behind the guard's back), and a tombstone that would hide a
+ * live document although no delete of it up to `head` exists is removed.
+ */
+export interface RepairMode {
+  head: number;
+}
+
 /** Statements that apply the given changes (newest per path) in order. */
-export function applyStatements(changes: ResolvedChange[], config: IndexConfig = EMPTY_INDEX_CONFIG): SQL[] {
+export function applyStatements(changes: ResolvedChange[], config: IndexConfig = EMPTY_INDEX_CONFIG, repair?: RepairMode): SQL[] {
   const latest = latestPerPath(changes);
   const sets = latest.filter((c) => c.op === "set");
   const deletes = latest.filter((c) => c.op === "delete");
   const statements: SQL[] = [];
+  // A repair's guards: same seq wins too (>=), and the rows of that seq are rewritten.
+  const newer = repair ? sql`>=` : sql`>`;
+  if (repair) {
+    // A live document at seq s has no delete in s..head: such a tombstone is corrupt (a later one is a real, newer delete).
+    for (const rows of jsonChunks(sets.map((c) => [c.path, c.seq]))) {
+      statements.push(sql`DELETE FROM tombstones WHERE EXISTS (SELECT 1 FROM json_each(${rows}) AS j
+        WHERE j.value ->> 0 = tombstones.path AND tombstones.seq >= j.value ->> 1 AND tombstones.seq <= ${repair.head})`);
+    }
+  }
   // Each path is parsed (and validated) once, not once per statement kind.
   const parsed = new Map(sets.map((c) => [c.path, parseDocumentPath(c.path)]));
 
@@ -77,7 +98,7 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
       ON CONFLICT(path) DO UPDATE SET collection_path = excluded.collection_path, collection_id = excluded.collection_id,
         doc_id = excluded.doc_id, data = excluded.data, version = excluded.version, create_time = excluded.create_time,
         update_time = excluded.update_time, shard = excluded.shard, seq = excluded.seq
-      WHERE excluded.seq > documents.seq`);
+      WHERE excluded.seq ${newer} documents.seq`);
   }
 
   // [path, shard, seq, delete_time]
@@ -87,7 +108,16 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
       ON CONFLICT(path) DO UPDATE SET shard = excluded.shard, seq = excluded.seq, delete_time = excluded.delete_time
       WHERE excluded.seq > tombstones.seq`);
     statements.push(sql`DELETE FROM documents WHERE path IN (SELECT j.value ->> 0 FROM json_each(${rows}) AS j)
-      AND seq < (SELECT t.seq FROM tombstones t WHERE t.path = documents.path)`);
+      AND seq ${repair ? sql`<=` : sql`<`} (SELECT t.seq FROM tombstones t WHERE t.path = documents.path)`);
+  }
+  if (repair) {
+    // Entries of the versions up to each change's are written again below (a wrong or extra one goes).
+    for (const rows of jsonChunks(latest.map((c) => [c.path, c.seq]))) {
+      for (const table of [sql`index_entries`, sql`composite_entries`]) {
+        statements.push(sql`DELETE FROM ${table} WHERE EXISTS (SELECT 1 FROM json_each(${rows}) AS j
+          WHERE j.value ->> 0 = ${table}.doc_path AND ${table}.seq <= j.value ->> 1)`);
+      }
+    }
   }
 
   // Per document: [doc_path, seq, collection_path, collection_id, doc_key hex, [[field, kind, value hex], ...]];
@@ -136,6 +166,20 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
   function parsedId(path: string): string {
     return (parsed.get(path) ?? parseDocumentPath(path)).collectionId;
   }
+}
+
+/**
+ * A repair of documents their shard has no record of up to `head` (or that
+ * belong in another index database): their rows here, none newer than
+ * `head`, go.
+ */
+export function clearStatements(paths: string[], head: number): SQL[] {
+  return jsonChunks(paths).flatMap((list) => [
+    sql`DELETE FROM documents WHERE path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
+    sql`DELETE FROM tombstones WHERE path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
+    sql`DELETE FROM index_entries WHERE doc_path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
+    sql`DELETE FROM composite_entries WHERE doc_path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
+  ]);
 }
 
 /** A composite_entries row: index_id, scope, key, doc_path, seq. */

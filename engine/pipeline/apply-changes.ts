@@ -6,7 +6,7 @@
 import type { SQL } from "drizzle-orm";
 import { parseDocumentPath } from "../core/paths";
 import type { Change } from "../core/writes";
-import { applyStatements, latestPerPath, type ResolvedChange } from "../index/apply";
+import { applyStatements, latestPerPath, type RepairMode, type ResolvedChange } from "../index/apply";
 import { configHash, takeOverIndexConfig } from "../index/config-owner";
 import type { IndexConfig } from "../index/config-types";
 import { indexShardOf, type IndexTopology } from "../index/routing";
@@ -63,7 +63,7 @@ export async function resolveChanges(changes: Change[], deps: ConsumerDeps): Pro
 }
 
 /** Apply statements per index database (by position in `deps.dbs`); the meta database's may be empty. */
-export function statementsByDb(changes: ResolvedChange[], deps: ConsumerDeps): Map<number, SQL[]> {
+export function statementsByDb(changes: ResolvedChange[], deps: ConsumerDeps, repair?: RepairMode): Map<number, SQL[]> {
   const perDb = new Map<number, ResolvedChange[]>();
   for (const c of changes) {
     consumerHooks.checkChange?.(c);
@@ -72,7 +72,7 @@ export function statementsByDb(changes: ResolvedChange[], deps: ConsumerDeps): M
     if (list) list.push(c);
     else perDb.set(i, [c]);
   }
-  return new Map([...perDb].map(([i, cs]) => [i, applyStatements(cs, deps.indexConfig)]));
+  return new Map([...perDb].map(([i, cs]) => [i, applyStatements(cs, deps.indexConfig, repair)]));
 }
 
 /** The index database (position in `deps.dbs`) that holds a document's rows. */

@@ -27,11 +27,9 @@ import { BlazeError } from "../core/errors";
 import type { Change } from "../core/writes";
 import { jsonChunks, latestPerPath } from "../index/apply";
 import { all, prepare } from "../index/d1";
-import { parseDocumentPath } from "../core/paths";
 import { runGuarded } from "../index/config-owner";
-import { liveMembersOf, liveQueriesOn, type LiveMember, type LiveRegistration } from "../index/live-registrations";
 import { describeError, ownIndexConfig, resolveChanges, statementsByDb, type ConsumerDeps } from "./apply-changes";
-import { notifyLiveQueries } from "./live-notify";
+import { applyCurrent } from "./apply-current";
 import type { ChangeMessage } from "./messages";
 
 /** Deliveries of a message that failed on its own before its poison is quarantined (the queue allows 6). */
@@ -161,31 +159,10 @@ export async function replayQuarantined(deps: ConsumerDeps, opts: { shard?: numb
   const result: ReplayResult = { repaired: 0, failed: [], left: 0 };
   for (const d of docs) {
     try {
-      const hash = await ownIndexConfig(deps);
       const current = await deps.fetchChange(d.shard, d.path);
-      const byDb = statementsByDb([current], deps);
-      // The live queries on its collection, read with the apply as the consumer does (live-notify.ts).
-      const live = [liveQueriesOn([parseDocumentPath(d.path).collectionId]), liveMembersOf([d.path])];
-      const registrations: LiveRegistration[] = [];
-      const members: LiveMember[] = [];
-      for (const [i, statements] of byDb) {
-        if (i === 0) continue;
-        const out = await runGuarded<LiveRegistration | LiveMember>(deps.dbs[i], hash, [...statements, ...live]);
-        registrations.push(...(out.at(-2) as LiveRegistration[]));
-        members.push(...(out.at(-1) as LiveMember[]));
-      }
-      // Gaps up to the version just applied are closed; a newer quarantined change stays.
-      const local = byDb.get(0) ?? [];
-      const out = await runGuarded<LiveRegistration | LiveMember>(meta, hash, [
-        ...local,
-        ...(local.length > 0 ? live : []),
-        sql`DELETE FROM quarantined WHERE shard = ${d.shard} AND path = ${d.path} AND seq <= ${current.seq}`,
-      ]);
-      if (local.length > 0) {
-        registrations.push(...(out[local.length] as LiveRegistration[]));
-        members.push(...(out[local.length + 1] as LiveMember[]));
-      }
-      if (deps.notifyLive) await notifyLiveQueries(registrations, members, [{ ...current, repair: true }], deps.notifyLive);
+      // Gaps up to the version applied are closed (in the meta database's batch, after the others); a newer quarantined change stays.
+      const close = sql`DELETE FROM quarantined WHERE shard = ${d.shard} AND path = ${d.path} AND seq <= ${current.seq}`;
+      await applyCurrent(deps, [current], { extra: new Map([[0, [close]]]) });
       result.repaired++;
     } catch (e) {
       const reason = describeError(e).slice(0, MAX_REASON_CHARS);

@@ -9,6 +9,7 @@ import { BlazeError, unwrap, type RpcResult } from "../core/errors";
 import { formatToken, mergeTokens, parseToken, type WriteToken } from "../core/tokens";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { PendingResult } from "./coordinator";
+import type { DocsPage } from "../index/verify";
 import { AUTH_HEADER, shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
 
 export async function getDocument(env: Env, path: string): Promise<DocumentSnapshot | null> {
@@ -69,6 +70,11 @@ export function connectListener(env: Env, shard: number, request: Request, auth:
 /** The current state of a document as a change (the consumer's by-reference fetch). */
 export async function fetchChange(env: Env, shard: number, path: string): Promise<Change> {
   return call(() => shardStub(env, shard).fetchChange(shard, path));
+}
+
+/** A page of a shard's documents in path order, for the index verifier. */
+export async function docsPage(env: Env, shard: number, after: string, limit: number, collectionId?: string): Promise<DocsPage> {
+  return call(() => shardStub(env, shard).docsPage(shard, after, limit, collectionId));
 }
 
 /**

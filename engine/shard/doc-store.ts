@@ -5,6 +5,8 @@
  * and its outbox row are written together or not at all.
  */
 import { BlazeError } from "../core/errors";
+import { parseDocumentPath } from "../core/paths";
+import type { DocsPage, TruthDoc } from "../index/verify";
 import type { DocumentData } from "../core/values";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { IndexProgress, ResendClock } from "../pipeline/drain";
@@ -90,6 +92,34 @@ export class DocStore {
   snapshot(path: string): DocumentSnapshot | null {
     const d = this.getDoc(path);
     return d && !d.deleted ? toSnapshot(d) : null;
+  }
+
+  /**
+   * A page of documents (deleted ones too) in path order after `after`, for
+   * the index verifier: at most `limit` of them and about `maxBytes` of data,
+   * of one collection id if given. `last` is the last path looked at (the
+   * next page's `after`); `done` when no path follows it.
+   */
+  docsPage(after: string, limit: number, maxBytes: number, collectionId?: string): DocsPage {
+    const docs: TruthDoc[] = [];
+    let last: string | null = null;
+    let bytes = 0;
+    // Rows looked at per page, when a collection filter skips most of them.
+    const scan = collectionId === undefined ? limit : limit * 20;
+    const rows = this.sql.exec<DocRow>(`SELECT * FROM docs WHERE path > ? ORDER BY path LIMIT ?`, after, scan + 1).toArray();
+    let done = true;
+    for (let i = 0; i < rows.length; i++) {
+      if (i === scan || docs.length === limit || bytes >= maxBytes) {
+        done = false;
+        break;
+      }
+      const r = rows[i];
+      last = r.path;
+      if (collectionId !== undefined && parseDocumentPath(r.path).collectionId !== collectionId) continue;
+      bytes += r.data?.length ?? 0;
+      docs.push({ path: r.path, seq: r.seq, deleted: r.deleted === 1, version: r.version, data: r.data, createTime: r.create_time, updateTime: r.update_time });
+    }
+    return { docs, last, done, head: this.lastSeq() };
   }
 
   lastSeq(): number {

@@ -8,6 +8,7 @@ import type { RpcResult } from "../core/errors";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
 import type { BatchOutcome, ShardWrites } from "./coordinator";
 import type { PreparedResult } from "./doc-store";
+import type { DocsPage } from "../index/verify";
 import type { Idempotency } from "./idempotency";
 
 export function shardCount(env: Pick<Env, "SHARD_COUNT">): number {
@@ -37,6 +38,7 @@ export interface ShardApi {
   get(shard: number, path: string): Promise<RpcResult<DocumentSnapshot | null>>;
   commit(shard: number, writes: Write[], auth: AuthContext, idem?: Idempotency): Promise<RpcResult<WriteResult[]>>;
   fetchChange(shard: number, path: string): Promise<RpcResult<Change>>;
+  docsPage(shard: number, after: string, limit: number, collectionId?: string): Promise<RpcResult<DocsPage>>;
   acked(shard: number, watermark: number): Promise<RpcResult<void>>;
   lastSeq(shard: number): Promise<RpcResult<number>>;
   syncPoint(shard: number): Promise<RpcResult<number>>;

@@ -20,6 +20,7 @@ import { Connections } from "../sockets/connections";
 import { Coordinator, type BatchOutcome, type Participant, type ShardWrites } from "./coordinator";
 import { DocListeners } from "./doc-listeners";
 import { DocStore, type KeyedCommit, type PreparedResult } from "./doc-store";
+import type { DocsPage } from "../index/verify";
 import { OneAtATime, type Idempotency } from "./idempotency";
 import { metaDatabase } from "../index/routing";
 import { AUTH_HEADER, shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
@@ -51,6 +52,8 @@ export interface OutboxCounters {
 }
 
 const HOUR = 3_600_000;
+/** Document data per verifier page: well within an RPC's size limit (32 MiB). */
+const VERIFY_PAGE_BYTES = 8 * 1024 * 1024;
 /**
  * A busy shard (writes arriving closer together than this, on average) drains
  * at most this often, so each queue message carries several changes: queue
@@ -126,6 +129,11 @@ export class ShardDO extends DurableObject<Env> {
         ...(d.deleted ? {} : { data: d.data!, createTime: d.createTime ?? d.updateTime }),
       };
     });
+  }
+
+  /** A page of documents in path order, for the index verifier (DocStore.docsPage). */
+  async docsPage(shard: number, after: string, limit: number, collectionId?: string): Promise<RpcResult<DocsPage>> {
+    return this.rpc(shard, async (store) => store.docsPage(after, limit, VERIFY_PAGE_BYTES, collectionId));
   }
 
   /** The consumer applied everything up to `watermark`: free outbox rows. */

@@ -1,0 +1,133 @@
+/**
+ * The index verifier (POST /v1/admin/verify, `npm run blaze -- verify`): one
+ * page of one shard's documents at a time, compared with what every index
+ * database holds for them (engine/index/verify.ts), so a caller walks any
+ * number of documents in calls that each stay within a Worker's limits.
+ *
+ * Order of reads: the shard's page first (its last seq then is `head`), then
+ * the shard's applied state, then the index. A document whose seq the index
+ * has not applied yet is `pending`, not a difference; one whose rows moved
+ * past `head` meanwhile is `concurrent`.
+ *
+ * Repair goes through the consumer's own statements (engine/index/apply.ts
+ * in RepairMode, engine/pipeline/apply-current.ts): the page's version of each
+ * differing document is applied again under the seq guard, and rows for
+ * documents the shard has no record of are deleted if no newer than `head`;
+ * nothing newer than what the shard said is ever overwritten.
+ */
+import { clearStatements, type ResolvedChange } from "../index/apply";
+import type { SQL } from "drizzle-orm";
+import { compareIndexed, type DifferenceKind, type DocsPage, type Difference, type TruthDoc } from "../index/verify";
+import { readIndexedRows, readRangeCandidates, type PageRange } from "../index/verify-read";
+import { parseDocumentPath } from "../core/paths";
+import type { DocumentData } from "../core/values";
+import { describeError, indexDbOf, type ConsumerDeps } from "./apply-changes";
+import { applyCurrent } from "./apply-current";
+import { isApplied, readAppliedState } from "./watermarks";
+
+/** Documents per page by default, and at most. */
+export const VERIFY_PAGE_DEFAULT = 500;
+export const VERIFY_PAGE_MAX = 1000;
+/** Examples kept per kind of difference in one page's answer. */
+const EXAMPLES_PER_KIND = 3;
+
+export interface VerifyDeps extends ConsumerDeps {
+  shardOf(path: string): number;
+  docsPage(shard: number, after: string, limit: number, collectionId?: string): Promise<DocsPage>;
+}
+
+export interface VerifyRequest {
+  shard: number;
+  /** The page starts after this path ("" for the shard's first page). */
+  after: string;
+  limit: number;
+  collectionId?: string;
+  repair: boolean;
+}
+
+export interface VerifyPageResult {
+  shard: number;
+  /** `after` of the shard's next page; null when this was its last. */
+  next: string | null;
+  /** Documents compared (the shard's, and rows of documents it has no record of). */
+  checked: number;
+  /** Documents whose latest change the index has not applied yet (not differences). */
+  pending: number;
+  /** Documents written while the page was compared (skipped). */
+  concurrent: number;
+  /** Differences by kind (documents, or entries for the entry kinds). */
+  differences: Partial<Record<DifferenceKind, number>>;
+  /** Documents with any difference. */
+  documents: number;
+  examples: Difference[];
+  /** Documents repaired (with `repair`). */
+  repaired: number;
+  /** Why the repair of this page failed, if it did (nothing of it was applied to that database). */
+  repairError?: string;
+}
+
+export async function verifyPage(deps: VerifyDeps, req: VerifyRequest): Promise<VerifyPageResult> {
+  const page = await deps.docsPage(req.shard, req.after, req.limit, req.collectionId);
+  const applied = await readAppliedState(deps.dbs[0], req.shard);
+  const range: PageRange = { shard: req.shard, after: req.after, upTo: page.done ? null : page.last, collectionId: req.collectionId };
+  const truth = new Map(page.docs.map((d) => [d.path, d]));
+  const ours = (path: string) =>
+    deps.shardOf(path) === req.shard && (req.collectionId === undefined || parseDocumentPath(path).collectionId === req.collectionId);
+
+  const result: VerifyPageResult = { shard: req.shard, next: page.done ? null : page.last, checked: 0, pending: 0, concurrent: 0, differences: {}, documents: 0, examples: [], repaired: 0 };
+  const pending = new Set(page.docs.filter((d) => !isApplied(applied, d.seq, d.seq)).map((d) => d.path));
+  const checked = new Set<string>();
+  const differing = new Set<string>();
+  const concurrent = new Set<string>();
+  const changes = new Map<string, ResolvedChange>();
+  const clears = new Map<number, string[]>();
+
+  await Promise.all(
+    deps.dbs.map(async (db, i) => {
+      const candidates = await readRangeCandidates(db, range);
+      const paths = [...new Set([...truth.keys(), ...[...candidates.claimed, ...candidates.orphaned].filter(ours)])].filter((p) => !pending.has(p));
+      const rows = await readIndexedRows(db, paths);
+      for (const path of paths) {
+        checked.add(path);
+        const doc = truth.get(path);
+        const here = doc && indexDbOf(doc, deps) === i ? doc : null;
+        const c = compareIndexed(path, here, page.head, rows.get(path)!, deps.indexConfig, candidates.ready);
+        if (c.concurrent) {
+          concurrent.add(path);
+          continue;
+        }
+        if (c.differences.length === 0) continue;
+        differing.add(path);
+        for (const d of c.differences) {
+          result.differences[d.kind] = (result.differences[d.kind] ?? 0) + d.count;
+          if (result.examples.filter((e) => e.kind === d.kind).length < EXAMPLES_PER_KIND) result.examples.push(d);
+        }
+        if (here) changes.set(path, asChange(req.shard, here));
+        else clears.set(i, [...(clears.get(i) ?? []), path]);
+      }
+    }),
+  );
+  result.checked = checked.size;
+  result.pending = pending.size;
+  result.concurrent = concurrent.size;
+  result.documents = differing.size;
+
+  if (req.repair && differing.size > 0) {
+    const extra = new Map<number, SQL[]>([...clears].map(([i, paths]) => [i, clearStatements(paths, page.head)]));
+    try {
+      await applyCurrent(deps, [...changes.values()], { repair: { head: page.head }, extra });
+      result.repaired = differing.size;
+    } catch (e) {
+      result.repairError = describeError(e);
+    }
+  }
+  return result;
+}
+
+/** The shard's version of a document as the change that makes it. */
+function asChange(shard: number, d: TruthDoc): ResolvedChange {
+  return {
+    shard, seq: d.seq, path: d.path, op: d.deleted ? "delete" : "set", version: d.version, updateTime: d.updateTime, existed: true,
+    ...(d.deleted ? {} : { data: JSON.parse(d.data!) as DocumentData, createTime: d.createTime ?? d.updateTime }),
+  };
+}
