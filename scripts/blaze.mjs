@@ -5,26 +5,31 @@
 //   keys revoke <id>                                   takes effect everywhere within seconds
 //
 //   verify [--repair] [--collection <id>]            compares the D1 index with the shards' documents (docs/reliability.md)
+//   dlq replay                                         sends dead-lettered changes back into the pipeline
+//   gc                                                 garbage collection now (the cron trigger runs it hourly)
 //
 // keys work on the local database (`wrangler dev`, `npm start`) unless
 // --remote is given (the deployed D1 of wrangler.toml); --persist-to <dir>
 // (a local state folder other than .wrangler/state), --config <wrangler.toml>.
-// verify calls a running Blaze: the local dev server (PORT or 8787, with the
+// verify, dlq and gc call a running Blaze: the local dev server (PORT or 8787, with the
 // key `npm start` keeps in .wrangler/blaze-dev-admin-key) or, with --remote,
 // --url (or BLAZE_URL) and --key (or BLAZE_ADMIN_KEY), an admin key.
 // --json: machine-readable output.
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { createKey, listKeys, revokeKey } from "./api-keys.mjs";
-import { adminTarget } from "./admin-api.mjs";
+import { adminPost, adminTarget } from "./admin-api.mjs";
 import { formatVerify, verifyIndex } from "./verify.mjs";
+import { formatDlqReplay, replayAllDeadLetters } from "./dlq.mjs";
 
 const USAGE = `usage: npm run blaze -- keys create --role admin|client [--name <name>] [--remote]
        npm run blaze -- keys list [--remote]
        npm run blaze -- keys revoke <id> [--remote]
        npm run blaze -- verify [--repair] [--collection <id>] [--remote --url <url> --key <admin key>]
+       npm run blaze -- dlq replay [--remote --url <url> --key <admin key>]
+       npm run blaze -- gc [--remote --url <url> --key <admin key>]
 options: --remote (the deployed database or Worker), --persist-to <dir>, --config <file>, --json,
-         --url <url> and --key <admin key> (verify; also BLAZE_URL, BLAZE_ADMIN_KEY)`;
+         --url <url> and --key <admin key> (verify, dlq, gc; also BLAZE_URL, BLAZE_ADMIN_KEY)`;
 
 class UsageError extends Error {}
 
@@ -71,6 +76,25 @@ export async function runCli(argv, { out = console.log, err = console.error } = 
       else for (const line of formatVerify(t, { repair: o.repair, where: api.url })) out(line);
       const total = Object.values(t.differences).reduce((n, c) => n + c, 0);
       return t.repairErrors.length > 0 || (total > 0 && !o.repair) ? 1 : 0;
+    }
+    if (group === "dlq") {
+      if (command !== "replay" || rest.length) throw new UsageError(`unknown dlq command ${JSON.stringify([command ?? "", ...rest].join(" "))}`);
+      const api = adminTarget({ remote: o.remote, url: o.url, key: o.key });
+      const t = await replayAllDeadLetters(api);
+      if (o.json) out(JSON.stringify(t));
+      else for (const line of formatDlqReplay(t, api.url)) out(line);
+      return 0;
+    }
+    if (group === "gc") {
+      if (command !== undefined) throw new UsageError(`gc takes no arguments, got ${[command, ...rest].join(" ")}`);
+      const api = adminTarget({ remote: o.remote, url: o.url, key: o.key });
+      const r = await adminPost(api, "/v1/admin/gc");
+      if (o.json) out(JSON.stringify(r));
+      else {
+        out(`Garbage collection on ${api.url}: ${r.tombstones} tombstones, ${r.changeLogRows} change-log rows, ${r.appliedRanges} applied-range rows, ${r.deadLetters} replayed dead letters removed.`);
+        if (r.failedShards.length) out(`Shards whose log could not be trimmed (tried again next run): ${r.failedShards.join(", ")}`);
+      }
+      return r.failedShards.length ? 1 : 0;
     }
     if (group !== "keys") throw new UsageError(`unknown command ${JSON.stringify(group ?? "")}`);
     if (command === "create") {

@@ -46,13 +46,20 @@ export const documents = sqliteTable(
 /**
  * Deleted documents, so a late, older change can never resurrect them
  * (queues deliver in no order). Kept apart so `documents` holds live rows only.
+ * Garbage-collected by age once the shard's watermark has passed them
+ * (engine/pipeline/gc.ts): the consumer then drops every older change of
+ * the shard as already applied, so nothing is left for them to stop.
  */
-export const tombstones = sqliteTable("tombstones", {
-  path: text("path").primaryKey(),
-  shard: integer("shard").notNull(),
-  seq: integer("seq").notNull(),
-  deleteTime: text("delete_time").notNull(),
-});
+export const tombstones = sqliteTable(
+  "tombstones",
+  {
+    path: text("path").primaryKey(),
+    shard: integer("shard").notNull(),
+    seq: integer("seq").notNull(),
+    deleteTime: text("delete_time").notNull(),
+  },
+  (t) => [index("tombstones_delete_time").on(t.deleteTime)],
+);
 
 /**
  * Single-field index entries: one per field at every depth (`kind = 'value'`)
@@ -169,6 +176,8 @@ export const deadLetters = sqliteTable("dead_letters", {
   toSeq: integer("to_seq"),
   reason: text("reason").notNull(),
   body: text("body").notNull(),
+  /** When `npm run blaze -- dlq replay` sent its changes back into the pipeline (engine/pipeline/dead-letters.ts); null until then. */
+  replayedAt: text("replayed_at"),
 });
 
 /**

@@ -92,6 +92,16 @@ export async function shardStatus(env: Env, shard: number, watermark: number): P
   return call(() => shardStub(env, shard).status(shard, watermark));
 }
 
+/** Has a shard send its outbox rows in `fromSeq..toSeq` again now (a dead-letter replay); how many it holds. */
+export async function resendRange(env: Env, shard: number, fromSeq: number, toSeq: number): Promise<number> {
+  return call(() => shardStub(env, shard).resendRange(shard, fromSeq, toSeq));
+}
+
+/** Has a shard drop its change-log rows committed before `before` (ms epoch), once applied; how many went. */
+export async function trimShardLog(env: Env, shard: number, before: number): Promise<number> {
+  return call(() => shardStub(env, shard).trimLog(shard, before));
+}
+
 /** Tells a shard the index has applied its changes up to `watermark`. */
 export async function notifyApplied(env: Env, shard: number, watermark: number): Promise<void> {
   return call(() => shardStub(env, shard).acked(shard, watermark));

@@ -302,6 +302,12 @@ export class DocStore {
     );
   }
 
+  /** Outbox rows in `fromSeq..toSeq` (a dead-letter replay): marked unsent, so the next drain sends them. How many. */
+  unsendRange(fromSeq: number, toSeq: number): number {
+    this.sql.exec(`UPDATE outbox SET sent_at = NULL WHERE seq BETWEEN ? AND ?`, fromSeq, toSeq);
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox WHERE seq BETWEEN ? AND ?`, fromSeq, toSeq).one().n;
+  }
+
   /** A failed send: the rows are due again at the next drain; the wait of their next send does not grow. */
   markUnsent(seqs: number[]): void {
     if (seqs.length === 0) return;
@@ -337,6 +343,22 @@ export class DocStore {
     });
     const keepFrom = Math.min(watermark + 1, this.lastSeq() - RESUME_WINDOW + 1);
     this.sql.exec(`DELETE FROM changes WHERE seq < ?`, keepFrom);
+  }
+
+  /**
+   * Garbage collection (engine/pipeline/gc.ts): drops the log's oldest
+   * changes committed before `before` (ISO time), as a prefix of the log (so
+   * `oldestRetainedSeq` still tells which resume tokens can be served) and
+   * never an outbox row. How many went.
+   */
+  trimChangeLog(before: string): number {
+    const keepFrom = this.sql
+      .exec<{ s: number }>(
+        `SELECT MIN(COALESCE((SELECT MIN(seq) FROM changes WHERE update_time >= ?), ?), COALESCE((SELECT MIN(seq) FROM outbox), ?)) AS s`,
+        before, this.lastSeq() + 1, this.lastSeq() + 1,
+      )
+      .one().s;
+    return this.sql.exec(`DELETE FROM changes WHERE seq < ?`, keepFrom).rowsWritten;
   }
 
   /**

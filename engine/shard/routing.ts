@@ -40,6 +40,8 @@ export interface ShardApi {
   fetchChange(shard: number, path: string): Promise<RpcResult<Change>>;
   docsPage(shard: number, after: string, limit: number, collectionId?: string): Promise<RpcResult<DocsPage>>;
   acked(shard: number, watermark: number): Promise<RpcResult<void>>;
+  resendRange(shard: number, fromSeq: number, toSeq: number): Promise<RpcResult<number>>;
+  trimLog(shard: number, before: number): Promise<RpcResult<number>>;
   lastSeq(shard: number): Promise<RpcResult<number>>;
   syncPoint(shard: number): Promise<RpcResult<number>>;
   status(shard: number, watermark: number): Promise<RpcResult<ShardStatus>>;

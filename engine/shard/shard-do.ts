@@ -136,6 +136,35 @@ export class ShardDO extends DurableObject<Env> {
     return this.rpc(shard, async (store) => store.docsPage(after, limit, VERIFY_PAGE_BYTES, collectionId));
   }
 
+  /**
+   * A dead-letter replay: sends the outbox rows in `fromSeq..toSeq` again now
+   * (those the index still lacks; applied ones are gone from the outbox).
+   * Answers how many there were.
+   */
+  async resendRange(shard: number, fromSeq: number, toSeq: number): Promise<RpcResult<number>> {
+    return this.rpc(shard, async (store) => {
+      const n = store.unsendRange(fromSeq, toSeq);
+      if (n > 0) {
+        const nextAt = await this.drain();
+        if (nextAt !== null) this.scheduleAlarm(nextAt);
+      }
+      return n;
+    });
+  }
+
+  /**
+   * Garbage collection (engine/pipeline/gc.ts): frees the outbox rows the
+   * index has applied (read from D1, as a drain does), then drops change-log
+   * rows committed before `before` (ms epoch). How many log rows went.
+   */
+  async trimLog(shard: number, before: number): Promise<RpcResult<number>> {
+    return this.rpc(shard, async (store) => {
+      const applied = await readAppliedState(metaDatabase(this.env), store.shard);
+      noteApplied(store, applied.watermark, Date.now());
+      return store.trimChangeLog(new Date(before).toISOString());
+    });
+  }
+
   /** The consumer applied everything up to `watermark`: free outbox rows. */
   async acked(shard: number, watermark: number): Promise<RpcResult<void>> {
     return this.rpc(shard, async (store) => noteApplied(store, watermark, Date.now()));

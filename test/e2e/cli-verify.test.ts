@@ -2,7 +2,7 @@
  * `npm run blaze -- verify` against a real `wrangler dev` over HTTP, the way
  * it reaches a deployment (--remote --url --key): clean, then a row taken out
  * of the local D1 behind Blaze's back is reported, --repair puts it back, and
- * the next pass is clean.
+ * the next pass is clean. `dlq replay` and `gc` reach their routes the same way.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -66,5 +66,18 @@ describe("npm run blaze -- verify", () => {
     const after = await blaze("verify", ...remote);
     expect(after.code).toBe(0);
     expect(after.stdout).toContain("the index matches the shards");
+  });
+
+  it("dlq replay reports what it replayed", async () => {
+    const r = await blaze("dlq", "replay", "--remote", "--url", server!.url, "--key", await server!.adminKey());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("No dead letters to replay");
+    expect((await blaze("dlq", "nothing")).code).toBe(2);
+  });
+
+  it("gc reports what it removed", async () => {
+    const r = await blaze("gc", "--remote", "--url", server!.url, "--key", await server!.adminKey());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Garbage collection on .*: 0 tombstones, 0 change-log rows/);
   });
 });

@@ -11,14 +11,23 @@
  * (engine/pipeline/verify.ts). Body: `{ shard, after?, limit?, collection?,
  * repair? }`; the answer's `next` is the `after` of the shard's next page
  * (null after its last), `shards` how many shards there are.
+ *
+ * POST /v1/admin/dlq/replay sends the changes of dead-lettered messages back
+ * into the pipeline (engine/pipeline/dead-letters.ts), up to
+ * DLQ_REPLAY_BATCH per call: call again while `left` shrinks.
+ *
+ * POST /v1/admin/gc runs garbage collection now (engine/pipeline/gc.ts), as
+ * the cron trigger does, and answers what it removed.
  */
 import { Hono } from "hono";
 import * as z from "zod";
 import { invalidArgument } from "../../core/errors";
+import { replayDeadLetters } from "../../pipeline/dead-letters";
+import { collectGarbage } from "../../pipeline/gc";
 import { replayQuarantined } from "../../pipeline/quarantine";
 import { VERIFY_PAGE_DEFAULT, VERIFY_PAGE_MAX, verifyPage } from "../../pipeline/verify";
 import { shardCount } from "../../shard/routing";
-import { pipelineDeps, verifyDeps } from "../pipeline-deps";
+import { deadLetterDeps, gcDeps, pipelineDeps, verifyDeps } from "../pipeline-deps";
 import { readJson } from "../request";
 import { parseWith } from "../writes-schema";
 import type { AppEnv } from "../context";
@@ -46,4 +55,6 @@ export const adminRoutes = new Hono<AppEnv>()
     if (body.shard >= shards) throw invalidArgument(`shard must be below ${shards}, not ${body.shard}`);
     const page = await verifyPage(verifyDeps(c.env), { shard: body.shard, after: body.after, limit: body.limit, collectionId: body.collection, repair: body.repair });
     return c.json({ shards, ...page });
-  });
+  })
+  .post("/dlq/replay", async (c) => c.json(await replayDeadLetters(deadLetterDeps(c.env))))
+  .post("/gc", async (c) => c.json(await collectGarbage(gcDeps(c.env))));
