@@ -20,7 +20,7 @@ import { parseIndexConfig } from "../engine/index/config";
 import { EMPTY_INDEX_CONFIG, type IndexConfig, type SearchIndex } from "../engine/index/config-types";
 import { consumeBatch } from "../engine/pipeline/consumer";
 import { packMessages, type ChangeMessage } from "../engine/pipeline/messages";
-import { changeLogs, type ChangeOp } from "./support/change-logs";
+import { changeLogs, shuffledDeliveries, type ChangeOp } from "./support/change-logs";
 import { localConsumerDeps } from "./support/consumer-deps";
 
 const SHARD = 4001;
@@ -105,11 +105,7 @@ describe("search index maintenance", () => {
         const log = buildLog(ops);
         const messages = packMessages(SHARD, log, { maxBytes: 100_000, maxChanges: per, maxInline: 50_000 }).map((p) => p.message);
         const it = rand[Symbol.iterator]();
-        const deliveries = [...messages, ...messages.filter(() => it.next().value % 3 === 0)];
-        for (let i = deliveries.length - 1; i > 0; i--) {
-          const j = it.next().value % (i + 1);
-          [deliveries[i], deliveries[j]] = [deliveries[j], deliveries[i]];
-        }
+        const deliveries = shuffledDeliveries(messages, it);
         while (deliveries.length > 0) await deliver(config, deliveries.splice(0, 1 + (it.next().value % 3)));
         const want = finalDocs(log);
         for (const index of config.searchIndexes!) expect(await ftsRows(index)).toEqual(expectedRows(index, want));

@@ -15,7 +15,7 @@ import { PLATFORM } from "../core/limits";
 import { QUERY_LIMITS } from "../core/query/limits";
 import type { DocumentData, Value } from "../core/values";
 import type { DocumentSnapshot } from "../core/writes";
-import { assertIndexReady } from "../index/builds";
+import { assertIndexReady, type BuiltIndex } from "../index/builds";
 import type { CompositeIndex, IndexConfig } from "../index/config-types";
 import { compile, prepare, StatementTooLargeError } from "../index/d1";
 import { indexShardsFor, type IndexTopology } from "../index/routing";
@@ -94,8 +94,9 @@ export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<Qu
     if (!db) throw new BlazeError("INTERNAL", `index shard ${i} (${deps.topology.bindings[i]}) has no database`);
     return { name: deps.topology.bindings[i] ?? String(i), db };
   });
+  const builds: BuiltIndex[] = [...plan.indexes, ...(plan.search ? [plan.search.index] : [])];
   try {
-    await Promise.all(shards.flatMap((s) => plan.indexes.map((index) => ensureReady(s.db, index))));
+    await Promise.all(shards.flatMap((s) => builds.map((index) => ensureReady(s.db, index))));
   } catch (e) {
     if (deps.onIndexNotReady) await deps.onIndexNotReady().catch((err) => console.error("blaze: could not start index builds", err));
     throw e;
@@ -146,6 +147,8 @@ interface DocumentRow {
   update_time: string;
   /** Bytes of `data` (budgeted statements only). */
   size?: number;
+  /** bm25 of a relevance-ordered search's match: lower is better. */
+  rank?: number;
 }
 
 const pageSize = (deps: QueryDeps) => deps.pageSize ?? QUERY_LIMITS.defaultPageSize;
@@ -191,12 +194,16 @@ async function fetchWindow(
   const statements = documentStatements(plan, maxBytes).map((s) => s.query);
   if (statements.length === 0) return [];
   const perShard = await Promise.all(shards.map((s) => runOnShard<DocumentRow>(s, statements, log)));
-  const byPath = new Map<string, { doc: DocumentSnapshot; size: number }>();
+  const byPath = new Map<string, { doc: DocumentSnapshot; size: number; rank: number }>();
   for (const rows of perShard.flat()) {
-    for (const row of rows) if (!byPath.has(row.path)) byPath.set(row.path, { doc: snapshot(row), size: row.size ?? row.data.length });
+    for (const row of rows) {
+      if (!byPath.has(row.path)) byPath.set(row.path, { doc: snapshot(row), size: row.size ?? row.data.length, rank: row.rank ?? 0 });
+    }
   }
   const order = compareByOrder(nq.orderBy);
-  const merged = [...byPath.values()].sort((a, b) => order(a.doc, b.doc));
+  // Relevance order: best rank first (bm25 of one document and text is the same in every scan), then the name.
+  const byRank = plan.search?.relevance === true;
+  const merged = [...byPath.values()].sort((a, b) => (byRank ? a.rank - b.rank : 0) || order(a.doc, b.doc));
   if (!plan.limit) return merged;
   return plan.limit.last ? merged.slice(-plan.limit.count) : merged.slice(0, plan.limit.count);
 }
@@ -227,7 +234,8 @@ async function runDocuments(
   // Rows left over (the page size's extra row, or rows past the byte budget) mean more follow.
   const more = kept.length < rows.length;
   let next: PageContinuation | undefined;
-  if (more && kept.length > 0) {
+  // A relevance-ordered search has no position to continue from (normalize.ts): its answer is the best matches.
+  if (more && kept.length > 0 && !nq.search?.relevance) {
     const edge = orderValues(kept[kept.length - 1], nq);
     const remaining = nq.limit ? nq.limit.count - kept.length : undefined;
     next = last ? { endBefore: edge, limitToLast: remaining } : { startAfter: edge, ...(remaining === undefined ? {} : { limit: remaining }) };
@@ -275,7 +283,7 @@ async function runAggregate(plan: QueryPlan, nq: NormalizedQuery, shards: Shard[
 // Once built, an index stays ready for the life of the deployment's config.
 const readyIndexes = new WeakMap<D1Database, Set<string>>();
 
-async function ensureReady(db: D1Database, index: CompositeIndex): Promise<void> {
+async function ensureReady(db: D1Database, index: BuiltIndex): Promise<void> {
   const ready = readyIndexes.get(db);
   if (ready?.has(index.id)) return;
   await assertIndexReady(db, index);

@@ -24,6 +24,8 @@ function describeScan(s: Scan): Record<string, unknown> {
       return { index: "documents" };
     case "field":
       return { index: "single-field", order: s.order === "value" ? "value, __name__" : "__name__", ...describePredicate(s.predicate) };
+    case "search":
+      return { index: "search", order: "bm25, __name__" };
     case "composite":
       return {
         index: "composite",
@@ -41,6 +43,17 @@ export function explainPlan(plan: QueryPlan): Record<string, unknown> {
     orderBy: plan.orderBy.map((o) => [o.field, o.direction]),
     limit: plan.limit,
     ...(plan.select ? { select: plan.select.map((s) => s.field) } : {}),
+    ...(plan.search
+      ? {
+          search: {
+            index: { id: plan.search.index.id, fields: plan.search.index.fields, tokenizer: plan.search.index.tokenizer },
+            table: `search_${plan.search.index.id.slice(3)}`,
+            match: plan.search.match,
+            order: plan.search.relevance ? "relevance (bm25)" : "orderBy",
+            ...(plan.search.relevance ? {} : { read: "the FTS5 matches, once per statement; a condition on every scan" }),
+          },
+        }
+      : {}),
     ...(plan.aggregate ? { aggregate: plan.aggregate.map((a) => (a.op === "count" ? [a.alias, a.op] : [a.alias, a.op, a.field])) } : {}),
     disjunctions: plan.disjunctions.map((d) => ({
       rule: d.rule,

@@ -6,7 +6,7 @@
 import { BlazeError } from "../core/errors";
 import type { CompositeIndex } from "../index/config-types";
 import type { Conjunction, NormalizedQuery } from "../core/query/normalize";
-import type { EntryPredicate, FieldScan, SubPlan } from "./plan-types";
+import type { EntryPredicate, FieldScan, NamePredicate, SubPlan } from "./plan-types";
 import { findComposite, missingIndex } from "./composite-match";
 import { foldNameCursor, resolveCursor, tupleBound } from "./cursors";
 import { filterPredicate, intersect, tighten } from "./entry-predicates";
@@ -17,23 +17,10 @@ const predKey = (field: string, kind: string) => `${kind}:${field}`;
 
 /** The sub-plan of one conjunction, or null if it can match nothing. */
 export function planConjunction(nq: NormalizedQuery, conjunction: Conjunction, indexes: CompositeIndex[]): SubPlan | null {
-  let name = namePredicate(conjunction.filter(isName));
-  if (name === "never") return null;
-
-  const preds = new Map<string, EntryPredicate>();
-  for (const f of conjunction) {
-    if (isName(f)) continue;
-    const p = filterPredicate(f);
-    if (p === "never") return null;
-    const key = predKey(p.field, p.kind);
-    const prev = preds.get(key);
-    preds.set(key, prev ? intersect(prev, p) : p);
-  }
-  for (const [key, p] of preds) {
-    const t = tighten(p);
-    if (t === "never") return null;
-    preds.set(key, t);
-  }
+  const conditions = conjunctionPredicates(conjunction);
+  if (!conditions) return null;
+  const preds = conditions.preds;
+  let name: NamePredicate | null | "never" = conditions.name;
   const valuePred = (field: string) => preds.get(predKey(field, "value"));
 
   // A field with one possible value (== or a one-value in) is constant in the result.
@@ -136,6 +123,51 @@ export function planConjunction(nq: NormalizedQuery, conjunction: Conjunction, i
     residual: [...[...preds.values()].filter((p) => !consumed.has(p)), ...existence],
     name,
     composite: { index, reversed, scope },
+  };
+}
+
+/**
+ * The conjunction's filters as one predicate per field and entry kind (and
+ * one on the name), intersected and tightened; null if nothing can match.
+ */
+export function conjunctionPredicates(conjunction: Conjunction): { name: NamePredicate | null; preds: Map<string, EntryPredicate> } | null {
+  const name = namePredicate(conjunction.filter(isName));
+  if (name === "never") return null;
+  const preds = new Map<string, EntryPredicate>();
+  for (const f of conjunction) {
+    if (isName(f)) continue;
+    const p = filterPredicate(f);
+    if (p === "never") return null;
+    const key = predKey(p.field, p.kind);
+    const prev = preds.get(key);
+    preds.set(key, prev ? intersect(prev, p) : p);
+  }
+  for (const [key, p] of preds) {
+    const t = tighten(p);
+    if (t === "never") return null;
+    preds.set(key, t);
+  }
+  return { name, preds };
+}
+
+/**
+ * A search in relevance order: the search index's matches drive the read,
+ * every filter is a lookup per match.
+ */
+export function planSearchConjunction(conjunction: Conjunction): SubPlan | null {
+  const conditions = conjunctionPredicates(conjunction);
+  if (!conditions) return null;
+  return {
+    rule: "search",
+    filters: conjunction,
+    scans: [{ index: "search" }],
+    residual: [...conditions.preds.values()],
+    name: conditions.name,
+    start: null,
+    end: null,
+    valueDirection: "asc",
+    nameDirection: "asc",
+    composite: null,
   };
 }
 

@@ -4,7 +4,7 @@
  * index, with residual predicates and cursors. Shared by the planner modules,
  * sql.ts (which turns a plan into statements) and explain.ts.
  */
-import type { CompositeIndex, IndexConfig } from "../index/config-types";
+import type { CompositeIndex, IndexConfig, SearchIndex } from "../index/config-types";
 import type { AggregateSpec, Direction, FieldFilter, FieldRef, NormalizedQuery, OrderSpec, QueryScope } from "../core/query/normalize";
 
 export interface PlanContext {
@@ -69,7 +69,12 @@ export interface CompositeScan {
   exclude: KeyRange[];
 }
 
-export type Scan = DocumentsScan | FieldScan | CompositeScan;
+/** A search index's matches, best first (relevance order). */
+export interface SearchScan {
+  index: "search";
+}
+
+export type Scan = DocumentsScan | FieldScan | CompositeScan | SearchScan;
 
 /** A cursor on a single-field scan ordered by value: (value, name) in query order. */
 export interface TupleBound {
@@ -78,7 +83,7 @@ export interface TupleBound {
   inclusive: boolean;
 }
 
-export type Rule = "documents" | "equality" | "single-field" | "composite";
+export type Rule = "documents" | "equality" | "single-field" | "composite" | "search";
 
 /** How one conjunction of the DNF is read. */
 export interface SubPlan {
@@ -110,6 +115,18 @@ export interface QueryPlan {
   disjunctions: SubPlan[];
   /** Composite indexes the plan reads (the executor checks they are built). */
   indexes: CompositeIndex[];
+  /**
+   * A full-text search: the index, its MATCH expression, and whether it
+   * drives the read in relevance order (a SearchScan) or is a condition on
+   * every scan of an ordered plan.
+   */
+  search?: SearchPlan;
+}
+
+export interface SearchPlan {
+  index: SearchIndex;
+  match: string;
+  relevance: boolean;
 }
 
 /** A composite index definition as written in blaze.indexes.json. */

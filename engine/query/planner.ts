@@ -30,13 +30,18 @@
  *   bounded by the type's tag bytes. `!=` and `not-in` match every type above
  *   null. A document without the field has no entry, so it never matches.
  * - Cursors become bounds on (value, name) or on the composite key.
+ * - A search (docs/search.md) in relevance order is read from its search
+ *   index's FTS5 table, best matches first, every filter a lookup; with an
+ *   orderBy, the plan is the one without the search, and the search is a
+ *   condition of every scan (the FTS5 matches, read once per statement).
  */
 import { BlazeError } from "../core/errors";
 import { indexesFor, isExempt as configIsExempt } from "../index/config";
 import type { CompositeIndex } from "../index/config-types";
 import type { NormalizedQuery } from "../core/query/normalize";
-import type { PlanContext, QueryPlan, SubPlan } from "./plan-types";
-import { planConjunction } from "./plan-conjunction";
+import type { PlanContext, QueryPlan, SearchPlan, SubPlan } from "./plan-types";
+import { planConjunction, planSearchConjunction } from "./plan-conjunction";
+import { searchIndexFor, searchMatch } from "./search-index-match";
 
 export type {
   Bound,
@@ -52,6 +57,8 @@ export type {
   QueryPlan,
   Rule,
   Scan,
+  SearchPlan,
+  SearchScan,
   SubPlan,
   TupleBound,
 } from "./plan-types";
@@ -64,9 +71,11 @@ export function planQuery(nq: NormalizedQuery, ctx: PlanContext): QueryPlan {
   const indexes = indexesFor(ctx.config, collectionId).filter(
     (i) => i.queryScope === (nq.scope.kind === "collection" ? "COLLECTION" : "COLLECTION_GROUP"),
   );
+  const search = nq.search ? planSearch(nq, ctx) : undefined;
   const disjunctions: SubPlan[] = [];
-  for (const conjunction of nq.dnf) {
-    const sub = planConjunction(nq, conjunction, indexes);
+  // A search that can match nothing (no term) reads nothing.
+  for (const conjunction of search === null ? [] : nq.dnf) {
+    const sub = search?.relevance ? planSearchConjunction(conjunction) : planConjunction(nq, conjunction, indexes);
     if (!sub) continue;
     for (const p of [...sub.scans.flatMap((s) => (s.index === "field" ? [s.predicate] : [])), ...sub.residual]) {
       if (exempt(collectionId, p.field)) throw exemptionError(collectionId, p.field);
@@ -89,7 +98,16 @@ export function planQuery(nq: NormalizedQuery, ctx: PlanContext): QueryPlan {
     aggregate: nq.aggregate,
     disjunctions,
     indexes: [...used.values()],
+    ...(search ? { search } : {}),
   };
+}
+
+/** The search index and MATCH expression of a search; null when its text has no term. */
+function planSearch(nq: NormalizedQuery, ctx: PlanContext): SearchPlan | null {
+  const spec = nq.search!;
+  const index = searchIndexFor(ctx.config, nq.scope, spec);
+  const match = searchMatch(index, spec);
+  return match === null ? null : { index, match, relevance: spec.relevance };
 }
 
 export function exemptionError(collectionId: string, field: string): BlazeError {

@@ -18,7 +18,8 @@ import { utf8Encode } from "../core/values";
 import { encodeDocumentName } from "../index/encoding";
 import { QUERY_LIMITS } from "../core/query/limits";
 import type { Direction } from "../core/query/normalize";
-import type { EntryPredicate, NamePredicate, QueryPlan, Scan, SubPlan, TupleBound } from "./planner";
+import { searchTable } from "../index/search";
+import type { EntryPredicate, NamePredicate, QueryPlan, Scan, SearchPlan, SubPlan, TupleBound } from "./planner";
 
 /** Binds values up to D1's limit, then inlines them as hex literals. */
 export class Params {
@@ -75,6 +76,12 @@ function residualCondition(pathCol: SQL, pred: EntryPredicate, p: Params): SQL {
   const kind = sql.raw(pred.kind === "element" ? "'element'" : "'value'");
   const conds = [sql`x.doc_path = ${pathCol}`, sql`x.field = ${p.v(pred.field)}`, sql`x.kind = ${kind}`, ...predicateConditions(sql`x.value`, pred, p)];
   return sql`EXISTS (SELECT 1 FROM index_entries x WHERE ${and(conds)})`;
+}
+
+/** An ordered plan's search: the document is among the FTS5 matches (read once per statement). */
+function searchCondition(search: SearchPlan, pathCol: SQL, p: Params): SQL {
+  const table = searchTable(search.index.id);
+  return sql`${pathCol} IN (SELECT r.path FROM ${table} CROSS JOIN search_rows r ON r.id = ${table}.rowid WHERE ${table} MATCH ${p.v(search.match)})`;
 }
 
 /**
@@ -223,7 +230,22 @@ export function scanStatement(plan: QueryPlan, sub: SubPlan, scan: Scan, project
       order = [{ expr: sql`c.key`, dir: sql.raw(c.reversed !== reverse ? "DESC" : "ASC") }];
       break;
     }
+    case "search": {
+      // Search matches first (the FTS5 index), then each match's document by path.
+      const s = plan.search!;
+      const table = searchTable(s.index.id);
+      from = sql`${table} CROSS JOIN search_rows r ON r.id = ${table}.rowid CROSS JOIN documents d ON d.path = r.path`;
+      pathCol = sql`r.path`;
+      where.push(sql`${table} MATCH ${p.v(s.match)}`);
+      where.push(group ? sql`d.collection_id = ${p.v(scopeValue)}` : sql`d.collection_path = ${p.v(scopeValue)}`);
+      const col: NameColumn = group ? { kind: "path", expr: sql`d.path`, group } : { kind: "id", expr: sql`d.doc_id` };
+      where.push(...nameConditions(col, sub.name, p));
+      // bm25() is lower for better matches; ties (and every row of a limitToLast-free reverse) by name.
+      order = [{ expr: sql`bm25(${table})`, dir: sql.raw("ASC") }, { expr: nameOrderExpr(col), dir: sql.raw("ASC") }];
+      break;
+    }
   }
+  if (plan.search && scan.index !== "search") where.push(searchCondition(plan.search, pathCol, p));
   for (const r of sub.residual) where.push(residualCondition(pathCol, r, p));
   const orderBy = sql.join(order.map((o) => sql`${o.expr} ${o.dir}`), sql`, `);
   // A window that cannot exceed the budget even with the largest documents needs no running sum.
@@ -232,11 +254,14 @@ export function scanStatement(plan: QueryPlan, sub: SubPlan, scan: Scan, project
     projection.maxBytes !== null &&
     plan.limit !== null &&
     plan.limit.count * LIMITS.maxDocumentBytes > projection.maxBytes;
+  // A relevance-ordered scan also returns each row's rank, for merging scans (the first order key).
+  const ranked = scan.index === "search" && projection.kind === "documents";
   if (budgeted && ordered) {
-    return budgetedDocuments(from, pathCol, where, order, plan.limit!.count, projection.maxBytes!, p);
+    return budgetedDocuments(from, pathCol, where, order, plan.limit!.count, projection.maxBytes!, p, ranked);
   }
   const tail = ordered && plan.limit ? sql` ORDER BY ${orderBy} LIMIT ${p.v(plan.limit.count)}` : ordered ? sql` ORDER BY ${orderBy}` : sql``;
-  return sql`SELECT ${selectList(projection, pathCol)} FROM ${from} WHERE ${and(where)}${tail}`;
+  const rank = ranked ? sql`, ${order[0].expr} AS rank` : sql``;
+  return sql`SELECT ${selectList(projection, pathCol)}${rank} FROM ${from} WHERE ${and(where)}${tail}`;
 }
 
 interface OrderKey {
@@ -253,13 +278,16 @@ interface OrderKey {
  * than the budget plus one document per scan: the row that crosses the
  * budget is returned, so the caller can tell that the page was cut.
  */
-function budgetedDocuments(from: SQL, pathCol: SQL, where: SQL[], order: OrderKey[], limit: number, maxBytes: number, p: Params): SQL {
+function budgetedDocuments(
+  from: SQL, pathCol: SQL, where: SQL[], order: OrderKey[], limit: number, maxBytes: number, p: Params, ranked = false,
+): SQL {
   const keys = sql.join(order.map((o, i) => sql`${o.expr} AS ${sql.raw(`k${i}`)}`), sql`, `);
   const scanOrder = sql.join(order.map((o) => sql`${o.expr} ${o.dir}`), sql`, `);
   const keyOrder = sql.join(order.map((o, i) => sql`${sql.raw(`w.k${i}`)} ${o.dir}`), sql`, `);
   const scan = sql`SELECT ${pathCol} AS p, octet_length(d.data) AS size, ${keys} FROM ${from} WHERE ${and(where)} ORDER BY ${scanOrder} LIMIT ${p.v(limit)}`;
-  const running = sql`SELECT w.p AS p, w.size AS size, sum(w.size) OVER (ORDER BY ${keyOrder} ROWS UNBOUNDED PRECEDING) AS running FROM (${scan}) w`;
-  return sql`SELECT ${DOCUMENT_COLUMNS}, r.size AS size FROM (${running}) r CROSS JOIN documents d ON d.path = r.p WHERE r.running - r.size <= ${p.v(maxBytes)} ORDER BY r.running`;
+  const running = sql`SELECT w.p AS p, w.size AS size, w.k0 AS k0, sum(w.size) OVER (ORDER BY ${keyOrder} ROWS UNBOUNDED PRECEDING) AS running FROM (${scan}) w`;
+  const rank = ranked ? sql`, r.k0 AS rank` : sql``;
+  return sql`SELECT ${DOCUMENT_COLUMNS}, r.size AS size${rank} FROM (${running}) r CROSS JOIN documents d ON d.path = r.p WHERE r.running - r.size <= ${p.v(maxBytes)} ORDER BY r.running`;
 }
 
 /** A statement per scan, for a query that returns documents. */

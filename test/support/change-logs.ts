@@ -34,3 +34,13 @@ export function changeLogs(ops: ChangeOp[], shards: number[]): Map<number, Chang
   }
   return logs;
 }
+
+/** Every item at least once, about a third of them twice, in a random order drawn from `rand` (a queue's at-least-once, any-order delivery). */
+export function shuffledDeliveries<T>(items: T[], rand: Iterator<number>): T[] {
+  const out = [...items, ...items.filter(() => rand.next().value % 3 === 0)];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rand.next().value % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

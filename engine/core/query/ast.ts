@@ -9,6 +9,7 @@ import * as z from "zod";
 import { invalidArgument } from "../errors";
 import type { Value } from "../values";
 import { QUERY_LIMITS } from "./limits";
+import type { TextSearchMode, TextTokenizer } from "./text-search";
 
 export const OPERATORS = [
   "==",
@@ -34,9 +35,22 @@ export type AggregateAst = { count: true } | { sum: string } | { avg: string } |
 
 export type FromAst = { collection: string } | { collectionGroup: string };
 
+/** Full-text search (docs/search.md): served by a declared search index. */
+export interface SearchAst {
+  text: string;
+  /** Fields to search, all declared in one search index; left out: every field of the collection's first search index. */
+  fields?: string[];
+  /** words (default): every word; phrase: the words in a row; prefix: every word starts a word. */
+  mode?: TextSearchMode;
+  /** The search index's tokenizer; filled in from the index used when left out. */
+  tokenizer?: TextTokenizer;
+}
+
 export interface QueryAst {
   from: FromAst;
   where?: FilterAst;
+  /** Full-text search; without orderBy the results are ordered by relevance (bm25). */
+  search?: SearchAst;
   /** Direction defaults to "asc" when the body leaves it out. */
   orderBy?: [field: string, direction: Direction][];
   limit?: number;
@@ -160,11 +174,24 @@ const AggregateSchema = oneOf<AggregateAst>('{"count": true}, {"sum": field}, {"
   return op === undefined ? undefined : (z.strictObject({ [op]: FieldSchema }) as unknown as z.ZodType<AggregateAst>);
 });
 
+const SearchSchema = z.strictObject(
+  {
+    text: z
+      .string({ error: "search.text must be a string" })
+      .max(QUERY_LIMITS.maxSearchTextChars, `search.text takes at most ${QUERY_LIMITS.maxSearchTextChars} characters`),
+    fields: z.array(FieldSchema, { error: "search.fields takes an array of field paths" }).min(1, "search.fields needs at least one field").optional(),
+    mode: z.enum(["words", "phrase", "prefix"], { error: 'search.mode must be "words", "phrase" or "prefix"' }).optional(),
+    tokenizer: z.enum(["unicode61", "trigram"], { error: 'search.tokenizer must be "unicode61" or "trigram"' }).optional(),
+  },
+  { error: (issue) => (issue.code === "invalid_type" ? 'search takes {"text": ..., "fields"?: [...], "mode"?: ...}' : undefined) },
+);
+
 export const QuerySchema: z.ZodType<QueryAst> = z
   .strictObject(
     {
       from: FromSchema,
       where: FilterSchema.optional(),
+      search: SearchSchema.optional(),
       orderBy: OrderBySchema.optional(),
       limit: LimitSchema("limit").optional(),
       limitToLast: LimitSchema("limitToLast").optional(),
@@ -207,6 +234,9 @@ export const QuerySchema: z.ZodType<QueryAst> = z
     both("startAt", "startAfter");
     both("endAt", "endBefore");
     both("select", "aggregate");
+    if (q.search !== undefined && q.groupBy !== undefined) {
+      ctx.addIssue({ code: "custom", message: "search cannot be combined with groupBy", path: ["groupBy"] });
+    }
     if (q.groupBy !== undefined && q.aggregate === undefined) {
       ctx.addIssue({ code: "custom", message: "groupBy needs an aggregate: the aggregations to compute per group", path: ["groupBy"] });
     }

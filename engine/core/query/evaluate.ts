@@ -30,6 +30,8 @@
  *   min and max take the field's values of any type in Firestore's order
  *   (null when no document has it).
  * - Group-by (group-by.ts) is the same aggregates per distinct key.
+ * - Search: the searched fields' text matches (text-search.ts); fields not
+ *   filled in from an index search every top-level field.
  */
 import { getField, setField } from "../field-path";
 import {
@@ -52,7 +54,9 @@ import {
   type NormalizedQuery,
   type OrderSpec,
   type QueryScope,
+  type SearchSpec,
 } from "./normalize";
+import { matchesSearch, searchableText } from "./text-search";
 
 export interface QueryDocument {
   path: string;
@@ -139,8 +143,15 @@ export function matchesQuery(doc: QueryDocument, nq: NormalizedQuery): boolean {
   return (
     inScope(doc.path, nq.scope) &&
     matchesDnf(doc, nq.dnf) &&
+    (!nq.search || matchesSearchOf(doc, nq.search)) &&
     nq.orderBy.every((o) => fieldValue(doc, o) !== undefined)
   );
+}
+
+/** True if the document's searched fields match the search. */
+export function matchesSearchOf(doc: QueryDocument, search: SearchSpec): boolean {
+  const values = search.fields ? search.fields.map((f) => fieldValue(doc, f)) : Object.values(doc.data);
+  return matchesSearch(values.map(searchableText), search.text, search.mode, search.tokenizer ?? "unicode61");
 }
 
 /** Orders documents by the orderBy entries. A missing field sorts first (callers filter those out). */

@@ -51,6 +51,7 @@ import { parseCollectionPath, parseDocumentPath, validateId } from "../paths";
 import { compareUtf8, compareValues, isNaNValue, isRef, typeName, utf8Length, validateFieldValue, type Value } from "../values";
 import type { AggregateAst, Direction, FilterAst, Operator, QueryAst } from "./ast";
 import { QUERY_LIMITS } from "./limits";
+import type { TextSearchMode, TextTokenizer } from "./text-search";
 
 export type { Direction, Operator } from "./ast";
 
@@ -113,8 +114,21 @@ export interface GroupSpec {
   after: Value[] | null;
 }
 
+/** A full-text search (docs/search.md). */
+export interface SearchSpec {
+  text: string;
+  /** The fields searched; null: the collection's first search index's (the engine fills them in). */
+  fields: FieldRef[] | null;
+  mode: TextSearchMode;
+  tokenizer: TextTokenizer | null;
+  /** No explicit orderBy: best matches first (bm25), which no cursor can continue. */
+  relevance: boolean;
+}
+
 export interface NormalizedQuery {
   scope: QueryScope;
+  /** Full-text search; absent or null: none. */
+  search?: SearchSpec | null;
   /**
    * Disjunctive normal form: a document matches if it matches any conjunction.
    * Empty when no document can match (a set operator whose only value was null).
@@ -508,6 +522,40 @@ function normalizeGroups(ast: QueryAst): GroupSpec | null {
   return { by, limit: ast.limit ?? null, after };
 }
 
+const NAME_ORDER: OrderSpec = { field: DOCUMENT_NAME, segments: [DOCUMENT_NAME], direction: "asc" };
+
+/**
+ * search (Blaze): fields distinct, not `__name__`. Without an orderBy the
+ * result is in relevance order: ranks shift with every write to the
+ * collection, so no cursor can name a position in it (refused), and the
+ * answer is the best `limit` matches.
+ */
+function normalizeSearch(ast: QueryAst): SearchSpec | null {
+  const raw = ast.search;
+  if (raw === undefined) return null;
+  const seen = new Set<string>();
+  const fields = raw.fields?.map((f, i) => {
+    const ref = fieldRef(f, `search.fields[${i}]`);
+    if (isDocumentName(ref)) throw invalidArgument(`search.fields[${i}]: __name__ cannot be searched`);
+    if (seen.has(ref.field)) throw invalidArgument(`search.fields[${i}]: field ${ref.field} is given twice`);
+    seen.add(ref.field);
+    return ref;
+  });
+  const relevance = !ast.orderBy?.length;
+  if (relevance) {
+    const cursor = (["startAt", "startAfter", "endAt", "endBefore"] as const).find((k) => ast[k] !== undefined);
+    if (cursor) {
+      throw invalidArgument(
+        `${cursor} needs an orderBy on a search: results in relevance order have no stable position (ranks change with every write); order by a field to page with cursors`,
+      );
+    }
+  }
+  if (Object.values(ast.aggregate ?? {}).some((a) => "min" in a || "max" in a)) {
+    throw invalidArgument("min and max aggregations cannot be combined with search; count, sum and avg can");
+  }
+  return { text: raw.text, fields: fields ?? null, mode: raw.mode ?? "words", tokenizer: raw.tokenizer ?? null, relevance };
+}
+
 /** Validates a parsed query against Firestore's rules and returns its canonical form. */
 export function normalizeQuery(ast: QueryAst): NormalizedQuery {
   const groups = normalizeGroups(ast);
@@ -527,8 +575,10 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
   if (ast.limitToLast !== undefined && !ast.orderBy?.length) {
     throw invalidArgument("limitToLast needs at least one orderBy field");
   }
+  const search = normalizeSearch(ast);
   // The implicit order comes from the filters as written, before null pruning.
-  const orderBy = resolveOrderBy(ast.orderBy ?? [], dnf);
+  // Relevance order has no implicit fields: the search drives the read, filters are checked per match.
+  const orderBy = search?.relevance ? [NAME_ORDER] : resolveOrderBy(ast.orderBy ?? [], dnf);
   const startAt =
     ast.startAfter !== undefined
       ? normalizeCursor("startAfter", ast.startAfter, false, orderBy, scope)
@@ -545,6 +595,7 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
         : null;
   return {
     scope,
+    ...(search ? { search } : {}),
     dnf: withoutNullInSets(dnf),
     orderBy,
     startAt,
@@ -580,5 +631,6 @@ export function canonicalKey(nq: NormalizedQuery): string {
     nq.aggregate && nq.aggregate.map((a) => (a.op === "count" ? [a.alias, a.op] : [a.alias, a.op, a.field])),
     // Only a group-by's key has a place here, so every other query's key is unchanged.
     ...(nq.groups ? [[nq.groups.by.map((f) => f.field), nq.groups.limit, nq.groups.after]] : []),
+    ...(nq.search ? [["search", nq.search.text, nq.search.fields?.map((f) => f.field) ?? null, nq.search.mode, nq.search.tokenizer, nq.search.relevance]] : []),
   ]);
 }

@@ -12,6 +12,7 @@ import { ListenRelay, type ResolvedQuery } from "../../sockets/relay";
 import { connectLiveQuery, liveQueryKey } from "../../live/client";
 import { parseQuery } from "../../core/query/ast";
 import { planQuery } from "../../query/planner";
+import { liveSearchOrder, resolveSearch } from "../../query/search-index-match";
 import { indexConfig } from "../../index/load-config";
 import { shardCount, shardOf } from "../../shard/routing";
 import type { AuthContext } from "../../core/auth";
@@ -30,7 +31,7 @@ import type { AppEnv } from "../context";
  * object is given this query, never the client's own.
  */
 async function resolveLiveQuery(auth: AuthContext, body: unknown): Promise<ResolvedQuery> {
-  const query = callerQueryAst(auth, parseQuery(body));
+  const query = callerQueryAst(auth, liveSearchOrder(resolveSearch(parseQuery(body), indexConfig)));
   const nq = normalizeQuery(query);
   if (nq.after !== null) throw invalidArgument('a query listener takes no "after": it is strongly consistent from its first snapshot');
   if (nq.groups !== null) throw invalidArgument("a query listener takes no groupBy: group-by aggregates are not live; run them with POST /v1/query");

@@ -8,6 +8,7 @@ import { indexConfig } from "../../index/load-config";
 import { indexDatabases, parseTopology } from "../../index/routing";
 import { parseQuery } from "../../core/query/ast";
 import { runQuery, type QueryDeps } from "../../query/executor";
+import { resolveSearch } from "../../query/search-index-match";
 import { superviseIndexBuilds } from "../../pipeline/backfill";
 import { BACKFILL_MESSAGE } from "../../pipeline/messages";
 import { syncToken } from "../../shard/client";
@@ -39,7 +40,7 @@ async function strongAfter(env: Env, after: string | null): Promise<string | nul
 }
 
 export const queryRoutes = new Hono<AppEnv>().post("/", async (c) => {
-  let nq = callerQuery(c.var.auth, parseQuery(await readJson(c.req.raw)));
+  let nq = callerQuery(c.var.auth, resolveSearch(parseQuery(await readJson(c.req.raw)), indexConfig));
   if (nq.consistency === "strong") nq = { ...nq, after: await strongAfter(c.env, nq.after) };
   const result = await runQuery(queryDeps(c.env), nq);
   const body: Record<string, unknown> =
