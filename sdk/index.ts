@@ -77,6 +77,7 @@ export {
   type ExplainResult,
 } from "./operations";
 export { AggregateGroupsSnapshot, getAggregateFromServer, type AggregateGroup, type GroupByOptions } from "./group-by";
+export { QuerySearchConstraint, search, type SearchMode, type SearchOptions } from "./search";
 export { withSchema, type Schema } from "./schema";
 export { Transaction, runTransaction, type TransactionOptions } from "./transaction";
 export { onAggregateSnapshot, onSnapshot, type Observer, type SnapshotListenOptions, type Unsubscribe } from "./listen";

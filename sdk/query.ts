@@ -26,7 +26,7 @@ export abstract class QueryConstraint {
   abstract _apply<T>(q: Query<T>): Query<T>;
 }
 
-const withState = <T>(q: Query<T>, patch: Partial<QueryState>): Query<T> => new Query<T>(q.firestore, q.converter, { ...q._state, ...patch });
+export const withState = <T>(q: Query<T>, patch: Partial<QueryState>): Query<T> => new Query<T>(q.firestore, q.converter, { ...q._state, ...patch });
 
 export class QueryFieldFilterConstraint extends QueryConstraint {
   readonly type = "where" as const;
@@ -131,9 +131,8 @@ function invalidSnapshotArg(method: string): never {
 
 /** The query's full order as the server resolves it (explicit, implicit inequality fields, __name__). */
 function resolvedOrder(q: Query<any>) {
-  const { from, where, orderBy } = q._state;
-  const ast: QueryAst = { from, ...(where.length ? { where: where.length === 1 ? where[0] : { and: where } } : {}), ...(orderBy.length ? { orderBy } : {}) };
-  return core(() => normalizeQuery(ast)).orderBy;
+  const { from, where, search, orderBy } = queryBody(q._state);
+  return core(() => normalizeQuery({ from, where, search, orderBy })).orderBy;
 }
 
 const OPS: ReadonlySet<string> = new Set<Operator>(["==", "!=", "<", "<=", ">", ">=", "array-contains", "array-contains-any", "in", "not-in"]);
@@ -204,6 +203,7 @@ export function query<T>(q: Query<T>, ...queryConstraints: QueryConstraint[]): Q
 export function queryBody(state: QueryState): QueryAst {
   const body: QueryAst = { from: state.from };
   if (state.where.length) body.where = state.where.length === 1 ? state.where[0] : { and: state.where };
+  if (state.search) body.search = state.search;
   if (state.orderBy.length) body.orderBy = state.orderBy;
   if (state.limit !== undefined) body.limit = state.limit;
   if (state.limitToLast !== undefined) body.limitToLast = state.limitToLast;

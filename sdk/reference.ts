@@ -4,7 +4,7 @@
  * A query is plain state that becomes a `POST /v1/query` body (query.ts).
  */
 import { generateId, parsePath, validateId } from "../engine/core/paths";
-import type { Direction, FilterAst, FromAst } from "../engine/core/query/ast";
+import type { Direction, FilterAst, FromAst, SearchAst } from "../engine/core/query/ast";
 import type { Value } from "../engine/core/values";
 import type { Blaze } from "./database";
 import { core, invalid } from "./errors";
@@ -37,6 +37,8 @@ export interface QueryState {
   limitToLast?: number;
   start?: { values: Value[]; inclusive: boolean };
   end?: { values: Value[]; inclusive: boolean };
+  /** Full-text search (sdk/search.ts). */
+  search?: SearchAst;
 }
 
 export class Query<T = DocumentData> {

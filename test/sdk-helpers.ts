@@ -1,5 +1,7 @@
 /** What the SDK tests share. */
-import type { BlazeError } from "blaze/sdk";
+import { exports } from "cloudflare:workers";
+import { initializeBlaze, type BlazeError, type SocketLike } from "blaze/sdk";
+import { BASE } from "./helpers";
 
 /** Collects a listener's snapshots; `next()` waits for the following one. */
 export function collector<S>() {
@@ -21,4 +23,23 @@ export function collector<S>() {
       return got[taken++];
     },
   };
+}
+
+export /** A database whose HTTP and socket both go to the Worker under test; `sockets` holds every socket it opened. */
+function open() {
+  const sockets: WebSocket[] = [];
+  const db = initializeBlaze({
+    url: BASE,
+    fetch: (req) => exports.default.fetch(req),
+    listenIdleMs: 50,
+    webSocket: async (url) => {
+      const res = await exports.default.fetch(new Request(url.replace(/^ws/, "http"), { headers: { Upgrade: "websocket" } }));
+      const ws = res.webSocket;
+      if (!ws) throw new Error(`no socket: ${res.status}`);
+      ws.accept();
+      sockets.push(ws);
+      return ws as unknown as SocketLike;
+    },
+  });
+  return { db, sockets };
 }

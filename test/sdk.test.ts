@@ -4,7 +4,6 @@
  * `Upgrade: websocket`. CRUD with every value type, every query operator,
  * cursors, pages, batches, transforms, aggregates, listeners, errors.
  */
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   Bytes,
@@ -56,29 +55,9 @@ import {
   type DocumentSnapshot,
   type FirestoreDataConverter,
   type QuerySnapshot,
-  type SocketLike,
 } from "blaze/sdk";
 import { BASE, eventually, seed } from "./helpers";
-import { collector } from "./sdk-helpers";
-
-/** A database whose HTTP and socket both go to the Worker under test; `sockets` holds every socket it opened. */
-function open() {
-  const sockets: WebSocket[] = [];
-  const db = initializeBlaze({
-    url: BASE,
-    fetch: (req) => exports.default.fetch(req),
-    listenIdleMs: 50,
-    webSocket: async (url) => {
-      const res = await exports.default.fetch(new Request(url.replace(/^ws/, "http"), { headers: { Upgrade: "websocket" } }));
-      const ws = res.webSocket;
-      if (!ws) throw new Error(`no socket: ${res.status}`);
-      ws.accept();
-      sockets.push(ws);
-      return ws as unknown as SocketLike;
-    },
-  });
-  return { db, sockets };
-}
+import { collector, open } from "./sdk-helpers";
 
 
 const ids = (s: QuerySnapshot<any>) => s.docs.map((d) => d.id);

@@ -17,6 +17,7 @@ import { parseDocumentPath } from "../core/paths";
 import { parseQuery } from "../core/query/ast";
 import { matchesQuery } from "../core/query/evaluate";
 import { normalizeQuery, type NormalizedQuery } from "../core/query/normalize";
+import { enableSearch } from "../core/query/search-spec";
 import { getField } from "../core/field-path";
 import type { DocumentData, Value } from "../core/values";
 import { encodeValue } from "../index/encoding";
@@ -25,6 +26,9 @@ import type { ResolvedChange } from "../index/apply";
 import type { LiveMember, LiveRegistration } from "../index/live-registrations";
 
 export type NotifyLive = (queryKey: string, changes: ResolvedChange[]) => Promise<void>;
+
+// Stored live queries may search: their changes are matched with the reference matcher.
+enableSearch();
 
 // Normalized queries by registration key, per isolate (a key names one query forever).
 const parsed = new Map<string, NormalizedQuery | null>();

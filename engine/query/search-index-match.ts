@@ -13,6 +13,10 @@ import { searchExpression, trigramTerms, TRIGRAM_MIN_CHARS, type TextTokenizer }
 import { searchIndexesFor } from "../index/config";
 import type { IndexConfig, SearchIndex } from "../index/config-types";
 import { searchColumn } from "../index/search";
+import { enableSearch } from "../core/query/search-spec";
+
+// Queries reach the engine through this module's planner or resolveSearch: search is understood from here on.
+enableSearch();
 
 export function findSearchIndex(config: IndexConfig, scope: QueryScope, fields: string[] | null, tokenizer: TextTokenizer | null): SearchIndex | null {
   return (

@@ -174,11 +174,14 @@ const AggregateSchema = oneOf<AggregateAst>('{"count": true}, {"sum": field}, {"
   return op === undefined ? undefined : (z.strictObject({ [op]: FieldSchema }) as unknown as z.ZodType<AggregateAst>);
 });
 
+/** Blaze: characters of a search's text (not in QUERY_LIMITS, which the SDK bundles). */
+export const MAX_SEARCH_TEXT_CHARS = 1000;
+
 const SearchSchema = z.strictObject(
   {
     text: z
       .string({ error: "search.text must be a string" })
-      .max(QUERY_LIMITS.maxSearchTextChars, `search.text takes at most ${QUERY_LIMITS.maxSearchTextChars} characters`),
+      .max(MAX_SEARCH_TEXT_CHARS, `search.text takes at most ${MAX_SEARCH_TEXT_CHARS} characters`),
     fields: z.array(FieldSchema, { error: "search.fields takes an array of field paths" }).min(1, "search.fields needs at least one field").optional(),
     mode: z.enum(["words", "phrase", "prefix"], { error: 'search.mode must be "words", "phrase" or "prefix"' }).optional(),
     tokenizer: z.enum(["unicode61", "trigram"], { error: 'search.tokenizer must be "unicode61" or "trigram"' }).optional(),

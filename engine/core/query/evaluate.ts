@@ -53,10 +53,9 @@ import {
   type FieldRef,
   type NormalizedQuery,
   type OrderSpec,
+  searchSupport,
   type QueryScope,
-  type SearchSpec,
 } from "./normalize";
-import { matchesSearch, searchableText } from "./text-search";
 
 export interface QueryDocument {
   path: string;
@@ -143,15 +142,9 @@ export function matchesQuery(doc: QueryDocument, nq: NormalizedQuery): boolean {
   return (
     inScope(doc.path, nq.scope) &&
     matchesDnf(doc, nq.dnf) &&
-    (!nq.search || matchesSearchOf(doc, nq.search)) &&
+    (!nq.search || searchSupport.matches!(doc, nq.search)) &&
     nq.orderBy.every((o) => fieldValue(doc, o) !== undefined)
   );
-}
-
-/** True if the document's searched fields match the search. */
-export function matchesSearchOf(doc: QueryDocument, search: SearchSpec): boolean {
-  const values = search.fields ? search.fields.map((f) => fieldValue(doc, f)) : Object.values(doc.data);
-  return matchesSearch(values.map(searchableText), search.text, search.mode, search.tokenizer ?? "unicode61");
 }
 
 /** Orders documents by the orderBy entries. A missing field sorts first (callers filter those out). */

@@ -38,8 +38,6 @@ export const QUERY_LIMITS = {
    * pages through any number of groups.
    */
   maxGroups: 1000,
-  /** Blaze: characters of a search's text. */
-  maxSearchTextChars: 1000,
   /** Blaze: size of one filter operand as JSON (values are bound into SQL; D1 caps statement size). */
   maxOperandBytes: 16 * 1024,
 } as const;

@@ -48,7 +48,7 @@
 import { BlazeError, invalidArgument } from "../errors";
 import { DOCUMENT_ID_FIELD, formatFieldPath, isPathPrefix, parseFieldPath } from "../field-path";
 import { parseCollectionPath, parseDocumentPath, validateId } from "../paths";
-import { compareUtf8, compareValues, isNaNValue, isRef, typeName, utf8Length, validateFieldValue, type Value } from "../values";
+import { compareUtf8, compareValues, isNaNValue, isRef, typeName, utf8Length, validateFieldValue, type DocumentData, type Value } from "../values";
 import type { AggregateAst, Direction, FilterAst, Operator, QueryAst } from "./ast";
 import { QUERY_LIMITS } from "./limits";
 import type { TextSearchMode, TextTokenizer } from "./text-search";
@@ -192,14 +192,14 @@ function within<T>(where: string, f: () => T): T {
   }
 }
 
-function fieldRef(raw: string, where: string): FieldRef {
+export function fieldRef(raw: string, where: string): FieldRef {
   if (raw === DOCUMENT_NAME) return { field: DOCUMENT_NAME, segments: [DOCUMENT_NAME] };
   const segments = within(where, () => parseFieldPath(raw));
   if (segments.length === 1 && segments[0] === DOCUMENT_NAME) return { field: DOCUMENT_NAME, segments };
   return { field: formatFieldPath(segments), segments };
 }
 
-const isDocumentName = (f: FieldRef) => f.field === DOCUMENT_NAME;
+export const isDocumentName = (f: FieldRef) => f.field === DOCUMENT_NAME;
 
 function resolveScope(from: QueryAst["from"]): QueryScope {
   if ("collection" in from) {
@@ -522,39 +522,16 @@ function normalizeGroups(ast: QueryAst): GroupSpec | null {
   return { by, limit: ast.limit ?? null, after };
 }
 
-const NAME_ORDER: OrderSpec = { field: DOCUMENT_NAME, segments: [DOCUMENT_NAME], direction: "asc" };
-
 /**
- * search (Blaze): fields distinct, not `__name__`. Without an orderBy the
- * result is in relevance order: ranks shift with every write to the
- * collection, so no cursor can name a position in it (refused), and the
- * answer is the best `limit` matches.
+ * Full-text search's normalizer and matcher (core/query/search-spec.ts),
+ * unset until `enableSearch()` loads them: an SDK app that never searches
+ * does not bundle them. The engine loads them wherever it plans or matches
+ * (a path that did not would fail with a TypeError, never match wrongly).
  */
-function normalizeSearch(ast: QueryAst): SearchSpec | null {
-  const raw = ast.search;
-  if (raw === undefined) return null;
-  const seen = new Set<string>();
-  const fields = raw.fields?.map((f, i) => {
-    const ref = fieldRef(f, `search.fields[${i}]`);
-    if (isDocumentName(ref)) throw invalidArgument(`search.fields[${i}]: __name__ cannot be searched`);
-    if (seen.has(ref.field)) throw invalidArgument(`search.fields[${i}]: field ${ref.field} is given twice`);
-    seen.add(ref.field);
-    return ref;
-  });
-  const relevance = !ast.orderBy?.length;
-  if (relevance) {
-    const cursor = (["startAt", "startAfter", "endAt", "endBefore"] as const).find((k) => ast[k] !== undefined);
-    if (cursor) {
-      throw invalidArgument(
-        `${cursor} needs an orderBy on a search: results in relevance order have no stable position (ranks change with every write); order by a field to page with cursors`,
-      );
-    }
-  }
-  if (Object.values(ast.aggregate ?? {}).some((a) => "min" in a || "max" in a)) {
-    throw invalidArgument("min and max aggregations cannot be combined with search; count, sum and avg can");
-  }
-  return { text: raw.text, fields: fields ?? null, mode: raw.mode ?? "words", tokenizer: raw.tokenizer ?? null, relevance };
-}
+export const searchSupport: {
+  normalize?: (ast: QueryAst) => SearchSpec;
+  matches?: (doc: { path: string; data: DocumentData }, search: SearchSpec) => boolean;
+} = {};
 
 /** Validates a parsed query against Firestore's rules and returns its canonical form. */
 export function normalizeQuery(ast: QueryAst): NormalizedQuery {
@@ -575,10 +552,10 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
   if (ast.limitToLast !== undefined && !ast.orderBy?.length) {
     throw invalidArgument("limitToLast needs at least one orderBy field");
   }
-  const search = normalizeSearch(ast);
+  const search = ast.search && searchSupport.normalize!(ast);
   // The implicit order comes from the filters as written, before null pruning.
-  // Relevance order has no implicit fields: the search drives the read, filters are checked per match.
-  const orderBy = search?.relevance ? [NAME_ORDER] : resolveOrderBy(ast.orderBy ?? [], dnf);
+  // Relevance order (no orderBy) has no implicit fields: the search drives the read, filters are checked per match.
+  const orderBy = resolveOrderBy(ast.orderBy ?? [], search?.relevance ? [] : dnf);
   const startAt =
     ast.startAfter !== undefined
       ? normalizeCursor("startAfter", ast.startAfter, false, orderBy, scope)
@@ -595,7 +572,7 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
         : null;
   return {
     scope,
-    ...(search ? { search } : {}),
+    search,
     dnf: withoutNullInSets(dnf),
     orderBy,
     startAt,
