@@ -34,11 +34,13 @@ import { DurableObject } from "cloudflare:workers";
 import blaze from "../engine/worker";
 import { fnv1a32 } from "../engine/core/hash";
 import { applyStatements, type ResolvedChange } from "../engine/index/apply";
+import { ensureIndexBuilds } from "../engine/index/builds";
+import { indexConfig } from "../engine/index/load-config";
 import { runBatch } from "../engine/index/d1";
 import { consumerHooks } from "../engine/pipeline/consumer";
 import { parseDocumentPath } from "../engine/core/paths";
 import { indexDatabases, indexShardOf, parseTopology } from "../engine/index/routing";
-import { ingestDocument, seedDocument } from "./lib/seed-data";
+import { ingestDocument, searchDocument, seedDocument } from "./lib/seed-data";
 import { encodeDocumentName, encodeValue } from "../engine/index/encoding";
 import { indexEntriesFor } from "../engine/index/entries";
 import { sql } from "drizzle-orm";
@@ -190,7 +192,7 @@ consumerHooks.afterBatch = (batch, outcome) => {
   queueStats.consumerMs += performance.now() - (batchStarted.get(batch) ?? performance.now());
 };
 
-type Shape = "seed" | "ingest";
+type Shape = "seed" | "ingest" | "search";
 
 function benchChanges(collection: string, from: number, count: number, shape: Shape = "seed"): ResolvedChange[] {
   const now = new Date().toISOString();
@@ -198,7 +200,7 @@ function benchChanges(collection: string, from: number, count: number, shape: Sh
   for (let i = from; i < from + count; i++) {
     changes.push({
       shard: 9999, seq: i + 1, path: `${collection}/d${String(i).padStart(7, "0")}`, op: "set", version: 1,
-      data: shape === "ingest" ? ingestDocument(i) : seedDocument(i, collection), createTime: now, updateTime: now, existed: false,
+      data: shape === "ingest" ? ingestDocument(i) : shape === "search" ? searchDocument(i) : seedDocument(i, collection), createTime: now, updateTime: now, existed: false,
     });
   }
   return changes;
@@ -271,7 +273,11 @@ export default {
     if (url.pathname === "/__bench/seed" && request.method === "POST") {
       const { collection, from, count, shape } = (await request.json()) as { collection: string; from: number; count: number; shape?: Shape };
       const t0 = performance.now();
-      const groups = perIndexDb(env, benchChanges(collection, from, count, shape)).map(([db, cs]) => [db, applyStatements(cs)] as const);
+      // The search shape is indexed as the consumer would with the deployment's config (its search index included),
+      // declared first while the collection is empty, so the index is ready (and its FTS5 table exists).
+      const config = shape === "search" ? indexConfig : undefined;
+      if (config && from === 0) for (const db of indexDatabases(env as unknown as Record<string, unknown>, parseTopology(env))) await ensureIndexBuilds(db, config);
+      const groups = perIndexDb(env, benchChanges(collection, from, count, shape)).map(([db, cs]) => [db, applyStatements(cs, config)] as const);
       const t1 = performance.now();
       await Promise.all(groups.map(([db, statements]) => runBatch(db, statements)));
       return Response.json({ seeded: count, buildMs: t1 - t0, runMs: performance.now() - t1 });

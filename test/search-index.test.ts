@@ -160,4 +160,26 @@ describe("search index maintenance", () => {
     expect(left.results[0].n).toBe(0);
     expect(await ftsRows(kept)).toEqual(expectedRows(kept, want));
   });
+
+  it("answers the SQL docs/analytics.md shows on the FTS5 tables", async () => {
+    const config = withSearch();
+    const [byText] = config.searchIndexes!;
+    const log = buildLog([
+      { path: "notes/a", del: false, data: { title: "Deploy the release", priority: 2 } },
+      { path: "u/x/notes/b", del: false, data: { title: "deployment notes", priority: 4 } },
+      { path: "notes/c", del: false, data: { title: "release party" } },
+    ]);
+    await deliver(config, packMessages(SHARD, log).map((p) => p.message));
+    const T = `search_${byText.id.slice(3)}`;
+    const tables = await env.DB.prepare(`SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE search%'`).all<{ name: string }>();
+    expect(tables.results.map((r) => r.name)).toContain(T);
+    const best = await env.DB.prepare(
+      `SELECT r.path, highlight(${T}, 0, '[', ']') AS title, bm25(${T}) AS rank FROM ${T} JOIN search_rows r ON r.id = ${T}.rowid WHERE ${T} MATCH 'depl*' ORDER BY rank LIMIT 10`,
+    ).all<{ path: string; title: string }>();
+    expect(best.results.map((r) => [r.path, r.title]).sort()).toEqual([["notes/a", "[Deploy] the release"], ["u/x/notes/b", "[deployment] notes"]]);
+    const per = await env.DB.prepare(
+      `SELECT d.collection_path, COUNT(*) AS n, AVG(json_extract(d.data, '$.priority')) AS priority FROM ${T} JOIN search_rows r ON r.id = ${T}.rowid JOIN documents d ON d.path = r.path WHERE ${T} MATCH 'release' GROUP BY d.collection_path`,
+    ).all();
+    expect(per.results).toEqual([{ collection_path: "notes", n: 2, priority: 2 }]);
+  });
 });

@@ -23,3 +23,15 @@ export function seedDocument(i: number, collection: string) {
 export function ingestDocument(i: number) {
   return { n: i, name: `doc ${i}`, group: `g${i % 50}`, tags: [`t${i % 10}`, `u${i % 7}`], nested: { k: i % 5 } };
 }
+
+/** Words of the search benchmark's titles: `q` + 4 digits names 1 in 5,000 titles (20 in 100,000); "alpha" is in 1 in 20. */
+export const searchWord = (i: number) => `q${String(i % 5000).padStart(4, "0")}`;
+
+/**
+ * The search benchmark's documents (issue 17): a task title with one rare
+ * word (searchWord) and a common one, in a collection whose id is "tasks"
+ * (blaze.indexes.json declares a search index on tasks' title).
+ */
+export function searchDocument(i: number) {
+  return { title: `task ${i} ${searchWord(i)} ${i % 20 === 0 ? "alpha" : "beta"} about the next release`, n: i };
+}

@@ -1,9 +1,14 @@
-// `npm run bench -- search` (issue 17). Part 2, group-by: aggregates per
-// group over 100,000 documents through POST /v1/query, next to the same
-// aggregation hand-written in SQL on the same D1 tables (json_extract over
-// `documents`, as an analyst would write it) and next to fetch-all (the
-// whole collection to the client, grouped there), in one run.
-// Part 1, full-text search, is not built yet (see docs/benchmarks.md).
+// `npm run bench -- search` (issue 17), in one run:
+// Part 1, full-text search: a word search answering 20 documents out of
+// 100,000 task titles through POST /v1/query (the FTS5 search index), next
+// to a `LIKE '%word%'` scan hand-written in SQL over `documents` and next to
+// fetch-all (every document to the client, matched there); plus a common
+// word (1 title in 20) whose 20 best matches are ranked by bm25.
+// Part 2, group-by: aggregates per group over 100,000 documents through
+// POST /v1/query, next to the same aggregation hand-written in SQL on the
+// same D1 tables (json_extract over `documents`, as an analyst would write
+// it) and next to fetch-all (the whole collection to the client, grouped
+// there). BENCH_PARTS=search or =group-by runs one part.
 import { startBenchServer } from "../lib/bench-server.mjs";
 import { fmt, median, mustOk, timed } from "../lib/measure.mjs";
 
@@ -11,6 +16,59 @@ const SIZE = Number(process.env.BENCH_SIZE ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 15);
 const FETCH_ALL_REPS = Number(process.env.BENCH_FETCH_ALL_REPS ?? 3);
 const SEED_CHUNK = 2000;
+const PARTS = (process.env.BENCH_PARTS ?? "search,group-by").split(",");
+
+// The search seed's titles (searchDocument in loadtest/lib/seed-data.ts):
+// "task <i> q<i mod 5000, 4 digits> <alpha if i mod 20 = 0, else beta> about the next release".
+const RARE = "q0432";
+const searchQueries = (collection) => ({
+  [`rare word (${RARE}), limit 20`]: {
+    blaze: { from: { collection }, search: { text: RARE }, limit: 20 },
+    sql: {
+      sql: `SELECT path, data FROM documents WHERE collection_path = ? AND json_extract(data, '$.title') LIKE ? LIMIT 20`,
+      params: [collection, `%${RARE}%`],
+    },
+    client: (docs) => docs.filter((d) => d.data.title.toLowerCase().split(/[^\p{L}\p{N}]+/u).includes(RARE)).slice(0, 20),
+    same: true,
+  },
+  "common word (alpha, 1 in 20), best 20 by bm25": {
+    blaze: { from: { collection }, search: { text: "alpha" }, limit: 20 },
+    sql: {
+      sql: `SELECT path, data FROM documents WHERE collection_path = ? AND json_extract(data, '$.title') LIKE ? LIMIT 20`,
+      params: [collection, "%alpha%"],
+    },
+    client: (docs) => docs.filter((d) => d.data.title.toLowerCase().split(/[^\p{L}\p{N}]+/u).includes("alpha")).slice(0, 20),
+    // LIKE and the client take the first 20 they meet, Blaze the 20 best: only the count is compared.
+    same: false,
+  },
+});
+
+/**
+ * One query three ways, same run: `q.blaze` through POST /v1/query (strong,
+ * then eventual), `q.sql` through /__bench/sql, and fetch-all with
+ * `q.client` applied on the client; 3 warm-up rounds, then REPS (fetch-all
+ * FETCH_ALL_REPS) timed runs. Returns each way's runs and their medians.
+ */
+async function measure(server, collection, q) {
+  const results = {};
+  for (const [name, q] of Object.entries(searchQueries(collection))) {
+    const m = await measure(server, collection, q);
+    const paths = (docs) => docs.map((d) => d.path).sort();
+    const [bp, sp, fp] = [paths(m.blaze.docs), paths(m.sql.docs), paths(m.client)];
+    const agree = q.same ? JSON.stringify(bp) === JSON.stringify(sp) && JSON.stringify(sp) === JSON.stringify(fp) : bp.length === 20 && sp.length === 20 && fp.length === 20;
+    if (!agree) throw new Error(`${name}: Blaze, SQL and the client disagree: ${JSON.stringify([bp.slice(0, 3), sp.slice(0, 3), fp.slice(0, 3)])} (${bp.length}, ${sp.length}, ${fp.length})`);
+    results[name] = { docs: bp.length, blazeMs: m.blazeMs, eventualMs: m.eventualMs, sqlMs: m.sqlMs, fetchAllMs: m.fetchAllMs };
+  }
+  console.log(`\npart 1, full-text search over ${SIZE} documents: median latency in ms (${REPS} runs each, concurrency 1; fetch-all ${FETCH_ALL_REPS} runs)`);
+  console.log("Blaze = strong (the default); eventual = consistency: \"eventual\"; LIKE = `json_extract(data, '$.title') LIKE '%word%' LIMIT 20` over `documents`");
+  console.log("search                                          docs   Blaze  eventual    LIKE  LIKE/Blaze  fetch-all  fetch-all/Blaze");
+  for (const [name, r] of Object.entries(results)) {
+    console.log(
+      `${name.padEnd(46)} ${String(r.docs).padStart(5)}  ${fmt(r.blazeMs, 1).padStart(6)}  ${fmt(r.eventualMs, 1).padStart(8)}  ${fmt(r.sqlMs, 1).padStart(6)}  ${fmt(r.sqlMs / r.blazeMs).padStart(9)}x  ${fmt(r.fetchAllMs, 0).padStart(9)}  ${fmt(r.fetchAllMs / r.blazeMs, 0).padStart(14)}x`,
+    );
+  }
+  return results;
+}
 
 /** Groups of the client-side way: a Map from key to running aggregates. */
 function groupOnClient(docs, key, filter = () => true) {
@@ -52,50 +110,33 @@ const queries = (collection) => ({
 
 export async function run() {
   const server = await startBenchServer("blaze-bench-search-");
-  const post = server.post;
-  const collection = `s${SIZE}`;
   try {
-    const t0 = performance.now();
-    for (let from = 0; from < SIZE; from += SEED_CHUNK) await post("/__bench/seed", { collection, from, count: Math.min(SEED_CHUNK, SIZE - from) });
-    console.log(`seeded ${SIZE} documents in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    const search = PARTS.includes("search") ? await runSearch(server) : null;
+    const groupBy = PARTS.includes("group-by") ? await runGroupBy(server) : null;
+    return { search, groupBy, config: { SIZE, REPS, FETCH_ALL_REPS } };
+  } finally {
+    await server.stop();
+  }
+}
 
-    const blazeRun = (body) => timed(async () => ({ result: await (await post("/v1/query", body)).json() }));
-    const sqlRun = (q) => timed(async () => ({ result: await (await post("/__bench/sql", q)).json() }));
-    const fetchAllRun = (client) => timed(async () => ({ result: client(await (await fetch(`${server.url}/__bench/all?collection=${collection}`).then(mustOk)).json()) }));
-
+/** Part 2: medians of Blaze (strong and eventual), hand-written SQL and fetch-all per group-by. */
+async function runGroupBy(server) {
+  const collection = `s${SIZE}`;
+  {
+    await seedCollection(server.post, collection);
     const results = {};
     for (const [name, q] of Object.entries(queries(collection))) {
-      for (let i = 0; i < 3; i++) {
-        await blazeRun(q.blaze);
-        await sqlRun(q.sql);
-      }
-      const b = [];
-      const e = [];
-      const s = [];
-      for (let i = 0; i < REPS; i++) {
-        b.push(await blazeRun(q.blaze));
-        e.push(await blazeRun({ ...q.blaze, consistency: "eventual" }));
-        s.push(await sqlRun(q.sql));
-      }
-      const f = [];
-      for (let i = 0; i < FETCH_ALL_REPS; i++) f.push(await fetchAllRun(q.client));
+      const m = await measure(server, collection, q);
       // Same groups, same counts, three ways.
-      const blazeCounts = b[0].result.groups.map((g) => [g.key[0], g.aggregates.n]);
-      const sqlCounts = s[0].result.docs.map((r) => [r.age, r.n]);
-      const clientCounts = f[0].result.map(([k, g]) => [k, g.n]);
+      const blazeCounts = m.blaze.groups.map((g) => [g.key[0], g.aggregates.n]);
+      const sqlCounts = m.sql.docs.map((r) => [r.age, r.n]);
+      const clientCounts = m.client.map(([k, g]) => [k, g.n]);
       if (JSON.stringify(blazeCounts) !== JSON.stringify(sqlCounts) || JSON.stringify(sqlCounts) !== JSON.stringify(clientCounts)) {
         throw new Error(`${name}: Blaze, SQL and the client disagree: ${JSON.stringify([blazeCounts.slice(0, 3), sqlCounts.slice(0, 3), clientCounts.slice(0, 3)])}`);
       }
-      results[name] = {
-        groups: blazeCounts.length,
-        blazeMs: median(b.map((x) => x.ms)),
-        eventualMs: median(e.map((x) => x.ms)),
-        sqlMs: median(s.map((x) => x.ms)),
-        fetchAllMs: median(f.map((x) => x.ms)),
-      };
+      results[name] = { groups: blazeCounts.length, blazeMs: m.blazeMs, eventualMs: m.eventualMs, sqlMs: m.sqlMs, fetchAllMs: m.fetchAllMs };
     }
 
-    console.log(`\npart 1, full-text search: not built yet`);
     console.log(`\npart 2, group-by over ${SIZE} documents: median latency in ms (${REPS} runs each, concurrency 1; fetch-all ${FETCH_ALL_REPS} runs)`);
     console.log("Blaze = strong (the default); eventual = consistency: \"eventual\"; SQL = the same aggregation hand-written over `documents`");
     console.log("query                    groups   Blaze  eventual     SQL  Blaze/SQL  eventual/SQL  fetch-all  fetch-all/Blaze");
@@ -104,8 +145,6 @@ export async function run() {
         `${name.padEnd(24)} ${String(r.groups).padStart(6)}  ${fmt(r.blazeMs, 1).padStart(6)}  ${fmt(r.eventualMs, 1).padStart(8)}  ${fmt(r.sqlMs, 1).padStart(6)}  ${fmt(r.blazeMs / r.sqlMs).padStart(8)}x  ${fmt(r.eventualMs / r.sqlMs).padStart(11)}x  ${fmt(r.fetchAllMs, 0).padStart(9)}  ${fmt(r.fetchAllMs / r.blazeMs, 0).padStart(14)}x`,
       );
     }
-    return { groupBy: results, config: { SIZE, REPS, FETCH_ALL_REPS } };
-  } finally {
-    await server.stop();
+    return results;
   }
 }
