@@ -50,6 +50,38 @@ const searchQueries = (collection) => ({
  * FETCH_ALL_REPS) timed runs. Returns each way's runs and their medians.
  */
 async function measure(server, collection, q) {
+  const blazeRun = (body) => timed(async () => ({ result: await (await server.post("/v1/query", body)).json() }));
+  const sqlRun = () => timed(async () => ({ result: await (await server.post("/__bench/sql", q.sql)).json() }));
+  const fetchAllRun = () => timed(async () => ({ result: q.client(await (await fetch(`${server.url}/__bench/all?collection=${collection}`).then(mustOk)).json()) }));
+  for (let i = 0; i < 3; i++) {
+    await blazeRun(q.blaze);
+    await sqlRun();
+  }
+  const b = [];
+  const e = [];
+  const s = [];
+  for (let i = 0; i < REPS; i++) {
+    b.push(await blazeRun(q.blaze));
+    e.push(await blazeRun({ ...q.blaze, consistency: "eventual" }));
+    s.push(await sqlRun());
+  }
+  const f = [];
+  for (let i = 0; i < FETCH_ALL_REPS; i++) f.push(await fetchAllRun());
+  const ms = (runs) => median(runs.map((x) => x.ms));
+  return { blaze: b[0].result, sql: s[0].result, client: f[0].result, blazeMs: ms(b), eventualMs: ms(e), sqlMs: ms(s), fetchAllMs: ms(f) };
+}
+
+/** Seeds SIZE documents of `shape` through the bench Worker (the consumer's own statements). */
+async function seedCollection(post, collection, shape) {
+  const t0 = performance.now();
+  for (let from = 0; from < SIZE; from += SEED_CHUNK) await post("/__bench/seed", { collection, from, count: Math.min(SEED_CHUNK, SIZE - from), ...(shape ? { shape } : {}) });
+  console.log(`seeded ${SIZE} documents${shape ? ` (${shape})` : ""} in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+}
+
+/** Part 1: medians of Blaze (strong and eventual), the LIKE scan and fetch-all per search. */
+async function runSearch(server) {
+  const collection = `searchbench/s${SIZE}/tasks`;
+  await seedCollection(server.post, collection, "search");
   const results = {};
   for (const [name, q] of Object.entries(searchQueries(collection))) {
     const m = await measure(server, collection, q);
