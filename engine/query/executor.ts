@@ -16,7 +16,8 @@ import { QUERY_LIMITS } from "../core/query/limits";
 import type { DocumentData, Value } from "../core/values";
 import type { DocumentSnapshot } from "../core/writes";
 import { assertIndexReady, type BuiltIndex } from "../index/builds";
-import type { CompositeIndex, IndexConfig } from "../index/config-types";
+import type { IndexConfig, SearchIndex } from "../index/config-types";
+import { createSearchTable } from "../index/search";
 import { compile, prepare, StatementTooLargeError } from "../index/d1";
 import { indexShardsFor, type IndexTopology } from "../index/routing";
 import { readWatermarks } from "../pipeline/watermarks";
@@ -286,6 +287,9 @@ const readyIndexes = new WeakMap<D1Database, Set<string>>();
 async function ensureReady(db: D1Database, index: BuiltIndex): Promise<void> {
   const ready = readyIndexes.get(db);
   if (ready?.has(index.id)) return;
+  // A search index's FTS5 table exists once a consumer has declared the config;
+  // a query may come first (a fresh deployment, nothing written yet): it then finds an empty one.
+  if ("tokenizer" in index) await prepare(db, createSearchTable(index as SearchIndex)).run();
   await assertIndexReady(db, index);
   if (ready) ready.add(index.id);
   else readyIndexes.set(db, new Set([index.id]));
