@@ -22,6 +22,11 @@ import { consumeBatch } from "../engine/pipeline/consumer";
 import { packMessages, type ChangeMessage } from "../engine/pipeline/messages";
 import { changeLogs, shuffledDeliveries, type ChangeOp } from "./support/change-logs";
 import { localConsumerDeps } from "./support/consumer-deps";
+import { parseQuery } from "../engine/core/query/ast";
+import { normalizeQuery } from "../engine/core/query/normalize";
+import { parseTopology } from "../engine/index/routing";
+import { runQuery } from "../engine/query/executor";
+import { resolveSearch } from "../engine/query/search-index-match";
 
 const SHARD = 4001;
 const PATHS = ["notes/a", "notes/b", "notes/c", "u/x/notes/d", "other/e"];
@@ -181,5 +186,14 @@ describe("search index maintenance", () => {
       `SELECT d.collection_path, COUNT(*) AS n, AVG(json_extract(d.data, '$.priority')) AS priority FROM ${T} JOIN search_rows r ON r.id = ${T}.rowid JOIN documents d ON d.path = r.path WHERE ${T} MATCH 'release' GROUP BY d.collection_path`,
     ).all();
     expect(per.results).toEqual([{ collection_path: "notes", n: 2, priority: 2 }]);
+  });
+
+  it("answers a search that comes before any consumer declared the index (no FTS5 table yet): nothing, not an error", async () => {
+    const config = parseIndexConfig({ searchIndexes: [{ collectionGroup: "fresh_search", fields: ["title"] }] });
+    expect(await searchTableExists(config.searchIndexes![0])).toBe(false);
+    const deps = { dbs: [env.DB], topology: parseTopology({ INDEX_SHARDS: "DB" }), config, meta: env.DB };
+    const nq = normalizeQuery(parseQuery(resolveSearch({ from: { collection: "fresh_search" }, search: { text: "anything" } }, config)));
+    expect((await runQuery(deps, nq)).docs).toEqual([]);
+    expect(await searchTableExists(config.searchIndexes![0])).toBe(true);
   });
 });

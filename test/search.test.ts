@@ -4,9 +4,7 @@
  * order, modes, filters, orderBy with cursors, explain, the errors, and the
  * list rules ANDed in (test/fixtures/test.rules.ts guards sec_boards/{b}/tasks).
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { indexConfig } from "../engine/index/load-config";
 import { adminHeaders, api, seed } from "./helpers";
 import { testJwt } from "./support/jwt";
 
@@ -114,14 +112,5 @@ describe("search queries", () => {
     expect(r.status).toBe(200);
     expect(ids(r)).toEqual(["a1"]);
     expect((await query({ from: { collection: c }, search: { text: "party" }, after }, alice)).body.docs).toEqual([]);
-  });
-
-  // Last: it drops the table the consumer created for this file.
-  it("answers a search that comes before any write declared the index (no FTS5 table yet): nothing, not an error", async () => {
-    const [index] = indexConfig.searchIndexes!;
-    await env.DB.prepare(`DROP TABLE IF EXISTS search_${index.id.slice(3)}`).run();
-    const r = await query({ from: { collection: "srch_fresh/b/tasks" }, search: { text: "anything" } });
-    expect(r.status).toBe(200);
-    expect(r.body.docs).toEqual([]);
   });
 });
