@@ -201,9 +201,9 @@ export function query<T>(q: Query<T>, ...queryConstraints: QueryConstraint[]): Q
 
 /** The `POST /v1/query` body of a query (without aggregate, after or consistency). */
 export function queryBody(state: QueryState): QueryAst {
-  const body: QueryAst = { from: state.from };
+  // `search` undefined when there is none: JSON leaves it out.
+  const body: QueryAst = { from: state.from, search: state.search };
   if (state.where.length) body.where = state.where.length === 1 ? state.where[0] : { and: state.where };
-  if (state.search) body.search = state.search;
   if (state.orderBy.length) body.orderBy = state.orderBy;
   if (state.limit !== undefined) body.limit = state.limit;
   if (state.limitToLast !== undefined) body.limitToLast = state.limitToLast;

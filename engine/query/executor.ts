@@ -12,7 +12,7 @@ import type { SQL } from "drizzle-orm";
 import { BlazeError } from "../core/errors";
 import { parseToken } from "../core/tokens";
 import { PLATFORM } from "../core/limits";
-import { QUERY_LIMITS } from "../core/query/limits";
+import { PAGE_LIMITS } from "../core/query/limits";
 import type { DocumentData, Value } from "../core/values";
 import type { DocumentSnapshot } from "../core/writes";
 import { assertIndexReady, type BuiltIndex } from "../index/builds";
@@ -47,9 +47,9 @@ export interface QueryDeps {
    * through the queue since the index was added.
    */
   onIndexNotReady?: () => Promise<void>;
-  /** Documents per answer without a limit (default QUERY_LIMITS.defaultPageSize). */
+  /** Documents per answer without a limit (default PAGE_LIMITS.defaultPageSize). */
   pageSize?: number;
-  /** Document bytes per answer (default QUERY_LIMITS.maxPageBytes). */
+  /** Document bytes per answer (default PAGE_LIMITS.maxPageBytes). */
   maxPageBytes?: number;
 }
 
@@ -113,7 +113,7 @@ export async function runQuery(deps: QueryDeps, nq: NormalizedQuery): Promise<Qu
     } else if (nq.aggregate !== null) {
       result = { docs: [], aggregates: await runAggregate(plan, nq, shards, log) };
     } else {
-      result = await runDocuments(plan, nq, shards, log, { pageSize: pageSize(deps), maxBytes: deps.maxPageBytes ?? QUERY_LIMITS.maxPageBytes });
+      result = await runDocuments(plan, nq, shards, log, { pageSize: pageSize(deps), maxBytes: deps.maxPageBytes ?? PAGE_LIMITS.maxPageBytes });
     }
   } catch (e) {
     if (e instanceof StatementTooLargeError) {
@@ -152,7 +152,7 @@ interface DocumentRow {
   rank?: number;
 }
 
-const pageSize = (deps: QueryDeps) => deps.pageSize ?? QUERY_LIMITS.defaultPageSize;
+const pageSize = (deps: QueryDeps) => deps.pageSize ?? PAGE_LIMITS.defaultPageSize;
 
 /** Runs statements on one shard as one batch; records each in the log. */
 async function runOnShard<T>(shard: Shard, queries: SQL[], log: Log | null): Promise<T[][]> {

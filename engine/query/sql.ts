@@ -16,7 +16,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { LIMITS, PLATFORM } from "../core/limits";
 import { utf8Encode } from "../core/values";
 import { encodeDocumentName } from "../index/encoding";
-import { QUERY_LIMITS } from "../core/query/limits";
+import { PAGE_LIMITS } from "../core/query/limits";
 import type { Direction } from "../core/query/normalize";
 import { searchTable } from "../index/search";
 import type { EntryPredicate, NamePredicate, QueryPlan, Scan, SearchPlan, SubPlan, TupleBound } from "./planner";
@@ -298,7 +298,7 @@ export interface ScanStatement {
 }
 
 /** `maxBytes` null: no byte budget (aggregating a limited window needs all of it). */
-export function documentStatements(plan: QueryPlan, maxBytes: number | null = QUERY_LIMITS.maxPageBytes): ScanStatement[] {
+export function documentStatements(plan: QueryPlan, maxBytes: number | null = PAGE_LIMITS.maxPageBytes): ScanStatement[] {
   const out: ScanStatement[] = [];
   plan.disjunctions.forEach((sub, i) =>
     sub.scans.forEach((scan, j) => {

@@ -8,7 +8,7 @@
 import * as z from "zod";
 import { invalidArgument } from "../errors";
 import type { Value } from "../values";
-import { QUERY_LIMITS } from "./limits";
+import { QUERY_SHAPE_LIMITS } from "./limits";
 import type { TextSearchMode, TextTokenizer } from "./text-search";
 
 export const OPERATORS = [
@@ -150,14 +150,14 @@ const OrderBySchema = z
       .transform(([field, direction]): [string, Direction] => [field, direction ?? "asc"]),
     { error: "orderBy takes an array of [field, direction]" },
   )
-  .max(QUERY_LIMITS.maxOrderBy, `orderBy takes at most ${QUERY_LIMITS.maxOrderBy} fields`);
+  .max(QUERY_SHAPE_LIMITS.maxOrderBy, `orderBy takes at most ${QUERY_SHAPE_LIMITS.maxOrderBy} fields`);
 
 const LimitSchema = (name: string) =>
   z
     .number({ error: `${name} must be a number` })
     .int(`${name} must be an integer`)
     .positive(`${name} must be positive`)
-    .max(QUERY_LIMITS.maxLimit, `${name} must be at most ${QUERY_LIMITS.maxLimit}`);
+    .max(QUERY_SHAPE_LIMITS.maxLimit, `${name} must be at most ${QUERY_SHAPE_LIMITS.maxLimit}`);
 
 const CursorSchema = (name: string) =>
   z
@@ -174,14 +174,11 @@ const AggregateSchema = oneOf<AggregateAst>('{"count": true}, {"sum": field}, {"
   return op === undefined ? undefined : (z.strictObject({ [op]: FieldSchema }) as unknown as z.ZodType<AggregateAst>);
 });
 
-/** Blaze: characters of a search's text (not in QUERY_LIMITS, which the SDK bundles). */
-export const MAX_SEARCH_TEXT_CHARS = 1000;
-
 const SearchSchema = z.strictObject(
   {
     text: z
       .string({ error: "search.text must be a string" })
-      .max(MAX_SEARCH_TEXT_CHARS, `search.text takes at most ${MAX_SEARCH_TEXT_CHARS} characters`),
+      .max(QUERY_SHAPE_LIMITS.maxSearchTextChars, `search.text takes at most ${QUERY_SHAPE_LIMITS.maxSearchTextChars} characters`),
     fields: z.array(FieldSchema, { error: "search.fields takes an array of field paths" }).min(1, "search.fields needs at least one field").optional(),
     mode: z.enum(["words", "phrase", "prefix"], { error: 'search.mode must be "words", "phrase" or "prefix"' }).optional(),
     tokenizer: z.enum(["unicode61", "trigram"], { error: 'search.tokenizer must be "unicode61" or "trigram"' }).optional(),
@@ -204,7 +201,7 @@ export const QuerySchema: z.ZodType<QueryAst> = z
       endBefore: CursorSchema("endBefore").optional(),
       select: z
         .array(FieldSchema, { error: "select takes an array of field paths" })
-        .max(QUERY_LIMITS.maxSelectFields, `select takes at most ${QUERY_LIMITS.maxSelectFields} fields`)
+        .max(QUERY_SHAPE_LIMITS.maxSelectFields, `select takes at most ${QUERY_SHAPE_LIMITS.maxSelectFields} fields`)
         .optional(),
       aggregate: z
         .record(z.string().min(1, "an aggregation alias must not be empty"), AggregateSchema, {
@@ -212,14 +209,14 @@ export const QuerySchema: z.ZodType<QueryAst> = z
         })
         .refine((a) => Object.keys(a).length >= 1, "aggregate needs at least one aggregation")
         .refine(
-          (a) => Object.keys(a).length <= QUERY_LIMITS.maxAggregations,
-          `aggregate takes at most ${QUERY_LIMITS.maxAggregations} aggregations`,
+          (a) => Object.keys(a).length <= QUERY_SHAPE_LIMITS.maxAggregations,
+          `aggregate takes at most ${QUERY_SHAPE_LIMITS.maxAggregations} aggregations`,
         )
         .optional(),
       groupBy: z
         .array(FieldSchema, { error: "groupBy takes an array of field paths" })
         .min(1, "groupBy needs at least one field")
-        .max(QUERY_LIMITS.maxGroupByFields, `groupBy takes at most ${QUERY_LIMITS.maxGroupByFields} fields`)
+        .max(QUERY_SHAPE_LIMITS.maxGroupByFields, `groupBy takes at most ${QUERY_SHAPE_LIMITS.maxGroupByFields} fields`)
         .optional(),
       after: z.string({ error: "after must be a write token string" }).min(1, "after must not be empty").optional(),
       explain: z.boolean({ error: "explain must be a boolean" }).optional(),

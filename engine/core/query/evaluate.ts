@@ -142,7 +142,8 @@ export function matchesQuery(doc: QueryDocument, nq: NormalizedQuery): boolean {
   return (
     inScope(doc.path, nq.scope) &&
     matchesDnf(doc, nq.dnf) &&
-    (!nq.search || searchSupport.matches!(doc, nq.search)) &&
+    // Unset only where no query can search (search() and the engine load it): then nothing to check.
+    searchSupport.matches?.(doc, nq.search) !== false &&
     nq.orderBy.every((o) => fieldValue(doc, o) !== undefined)
   );
 }

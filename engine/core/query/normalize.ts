@@ -525,12 +525,16 @@ function normalizeGroups(ast: QueryAst): GroupSpec | null {
 /**
  * Full-text search's normalizer and matcher (core/query/search-spec.ts),
  * unset until `enableSearch()` loads them: an SDK app that never searches
- * does not bundle them. The engine loads them wherever it plans or matches
- * (a path that did not would fail with a TypeError, never match wrongly).
+ * does not bundle them. The engine loads them where it plans and where it
+ * matches stored live queries (engine/query/search-index-match.ts,
+ * engine/pipeline/live-notify.ts); test/search.differential.test.ts and the
+ * live tests would catch a path that did not.
  */
 export const searchSupport: {
-  normalize?: (ast: QueryAst) => SearchSpec;
-  matches?: (doc: { path: string; data: DocumentData }, search: SearchSpec) => boolean;
+  /** Completes `nq` with the body's search: its spec, and in relevance order the order it reads in. */
+  normalize?: (ast: QueryAst, nq: NormalizedQuery) => void;
+  /** True if the document matches the search (true when there is none). */
+  matches?: (doc: { path: string; data: DocumentData }, search: SearchSpec | null | undefined) => boolean;
 } = {};
 
 /** Validates a parsed query against Firestore's rules and returns its canonical form. */
@@ -552,10 +556,8 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
   if (ast.limitToLast !== undefined && !ast.orderBy?.length) {
     throw invalidArgument("limitToLast needs at least one orderBy field");
   }
-  const search = ast.search && searchSupport.normalize!(ast);
   // The implicit order comes from the filters as written, before null pruning.
-  // Relevance order (no orderBy) has no implicit fields: the search drives the read, filters are checked per match.
-  const orderBy = resolveOrderBy(ast.orderBy ?? [], search?.relevance ? [] : dnf);
+  const orderBy = resolveOrderBy(ast.orderBy ?? [], dnf);
   const startAt =
     ast.startAfter !== undefined
       ? normalizeCursor("startAfter", ast.startAfter, false, orderBy, scope)
@@ -570,9 +572,8 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
       : ast.limit !== undefined
         ? { count: ast.limit, last: false }
         : null;
-  return {
+  const nq: NormalizedQuery = {
     scope,
-    search,
     dnf: withoutNullInSets(dnf),
     orderBy,
     startAt,
@@ -585,6 +586,8 @@ export function normalizeQuery(ast: QueryAst): NormalizedQuery {
     consistency: ast.consistency ?? "strong",
     explain: ast.explain ?? false,
   };
+  if (ast.search) searchSupport.normalize!(ast, nq);
+  return nq;
 }
 
 /**
