@@ -30,7 +30,7 @@ import { indexConfig } from "../index/load-config";
 import { indexDatabases, indexShardOf, indexShardsFor, parseTopology } from "../index/routing";
 import { isApplied, readAppliedStates, type AppliedState } from "../pipeline/watermarks";
 import { runQuery, type QueryDeps } from "../query/executor";
-import { syncToken } from "../shard/client";
+import { routeLiveQuery, syncToken, unrouteLiveQuery } from "../shard/client";
 import { shardCount } from "../shard/routing";
 import { Connections } from "../sockets/connections";
 import { errorMessage, parseClientMessage, ProtocolError, type ListenerId } from "../sockets/protocol";
@@ -73,6 +73,11 @@ export class LiveQueryDO extends DurableObject<Env> {
   private pending = 0;
   /** A queued re-read that stands for every notification turned away since it was queued. */
   private catchUp: Promise<void> | null = null;
+  /**
+   * Documents whose state in the result came by the direct path and that the
+   * index may not hold yet: their absence from D1 is not a sign the result is stale.
+   */
+  private readonly ahead = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -166,6 +171,41 @@ export class LiveQueryDO extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Changes straight from a shard, right after its commit (the direct path,
+   * engine/shard/live-routes.ts), before the index has them. Best effort:
+   * applied only when they need nothing from the index; otherwise, or when
+   * this object is busy or not ready, dropped, since the consumer brings
+   * the same changes once the index holds them.
+   */
+  async direct(key: string, changes: Change[], gap = false): Promise<void> {
+    // The shard dropped changes for this query (a send failed, or too many waited): read again soon.
+    if (gap && this.live) await this.catchUpFromAlarm();
+    if (!this.live || this.catchUp || this.pending >= MAX_PENDING_NOTIFICATIONS || this.key() !== key) return;
+    this.pending++;
+    try {
+      await this.serialised(async () => {
+        const live = this.live;
+        if (!live) return;
+        const out: LiveChange[] = [];
+        for (const c of changes) {
+          if (isApplied(this.applied.get(c.shard) ?? { watermark: 0, above: [] }, c.seq, c.seq)) continue;
+          if (c.version <= (live.versionOf(c.path) ?? this.seen.get(c.path) ?? 0)) continue;
+          const applied = live.tryApply(c.path, c.op === "delete" ? null : toSnapshot(c));
+          if (applied === null) continue; // a limit window would be left short: the consumer's turn
+          this.remember(c.path, c.version);
+          this.noteAhead(c.path);
+          out.push(...applied);
+        }
+        await this.publish(out);
+      });
+    } catch (e) {
+      console.error("blaze live query: a direct change failed; the consumer brings it", e);
+    } finally {
+      this.pending--;
+    }
+  }
+
   private async apply(key: string, changes: Change[]): Promise<void> {
     await liveQueryHooks.beforeNotification?.(key);
     if (this.listenerCount() === 0) {
@@ -191,6 +231,8 @@ export class LiveQueryDO extends DurableObject<Env> {
     for (const c of changes) {
       if (isApplied(this.applied.get(c.shard) ?? { watermark: 0, above: [] }, c.seq, c.seq)) continue;
       const known = this.live!.versionOf(c.path) ?? this.seen.get(c.path) ?? 0;
+      // The index now holds this document at least as far as the direct path brought it.
+      if (c.version >= known) this.ahead.delete(c.path);
       if (c.version <= known) continue;
       this.remember(c.path, c.version);
       const r = this.live!.apply(c.path, c.op === "delete" ? null : toSnapshot(c));
@@ -214,6 +256,8 @@ export class LiveQueryDO extends DurableObject<Env> {
   async alarm(): Promise<void> {
     if (this.listenerCount() === 0) return;
     await this.serialised(() => this.resync());
+    // Renews the shards' leases (and re-registers with a shard that lost it).
+    if (this.ready()) await this.routeDirect().catch((e) => console.error("blaze live query: could not renew the direct path", e));
     await this.scheduleResync();
   }
 
@@ -222,7 +266,10 @@ export class LiveQueryDO extends DurableObject<Env> {
     if (!this.ready()) return this.ensureLive();
     if (!this.live) return this.commitAggregates(await this.readAggregates(true));
     await this.readApplied();
-    await this.publish(this.live.reset(await this.read()));
+    const fresh = await this.read();
+    // A strong read holds everything committed before it: nothing is ahead of the index now.
+    this.ahead.clear();
+    await this.publish(this.live.reset(fresh));
   }
 
   /**
@@ -323,7 +370,12 @@ export class LiveQueryDO extends DurableObject<Env> {
         const out = await runBatch<{ path: string; version: number }>(dbs[i], statements);
         if (!add.length) return;
         const versions = new Map(out[out.length - 1].map((r) => [r.path, r.version]));
-        for (const p of add) if ((versions.get(p) ?? Infinity) > (live.versionOf(p) ?? 0)) stale = true;
+        for (const p of add) {
+          const indexed = versions.get(p);
+          // Missing from the index, or newer there: the result is stale, unless the direct path
+          // brought the document, which then also brings its later versions, in order.
+          if ((indexed === undefined || indexed > (live.versionOf(p) ?? 0)) && !this.ahead.has(p)) stale = true;
+        }
       }),
     );
     this.members = current;
@@ -415,6 +467,12 @@ export class LiveQueryDO extends DurableObject<Env> {
     );
   }
 
+  private noteAhead(path: string): void {
+    this.ahead.delete(path);
+    this.ahead.add(path);
+    if (this.ahead.size > SEEN_VERSIONS) this.ahead.delete(this.ahead.values().next().value!);
+  }
+
   private remember(path: string, version: number): void {
     this.seen.delete(path);
     this.seen.set(path, version);
@@ -441,12 +499,25 @@ export class LiveQueryDO extends DurableObject<Env> {
     const key = this.key();
     const body = this.ctx.storage.kv.get<string>("query") ?? "null";
     await Promise.all(this.databasesOfQuery().map((db) => runBatch(db, [registerLiveQuery(key, this.query().scope.collectionId, body, now)])));
+    await this.routeDirect();
+  }
+
+  /**
+   * Asks every shard for its commits at once (a lease, renewed by the resync
+   * alarm). Aggregates are recomputed from the index, so they do not ask.
+   * Registered before the first read: nothing committed after the read
+   * waits for the consumer.
+   */
+  private async routeDirect(): Promise<void> {
+    if (this.query().aggregate !== null) return;
+    await routeLiveQuery(this.env, this.key(), this.query().scope.collectionId, this.ctx.storage.kv.get<string>("query") ?? "null");
   }
 
   private async unregister(key: string): Promise<void> {
     const { dbs } = this.deps();
-    await Promise.all(dbs.map((db) => runBatch(db, unregisterLiveQuery(key))));
+    await Promise.all([...dbs.map((db) => runBatch(db, unregisterLiveQuery(key))), unrouteLiveQuery(this.env, key)]);
     this.members.clear();
+    this.ahead.clear();
   }
 
   private listenerCount(): number {

@@ -110,16 +110,30 @@ export function routeChanges(registrations: LiveRegistration[], members: LiveMem
   return out;
 }
 
+/**
+ * How long the consumer waits for a live query to take its changes before
+ * it goes on (the call goes on too). A live query busy with a strong read
+ * waits for the index, that is for the consumer's next batches: waiting on
+ * it without bound would stall both until the read gave up.
+ */
+export const LIVE_NOTIFY_WAIT_MS = 1000;
+
 export async function notifyLiveQueries(
   registrations: LiveRegistration[],
   members: LiveMember[],
   changes: ResolvedChange[],
   notify: NotifyLive,
+  waitMs = LIVE_NOTIFY_WAIT_MS,
 ): Promise<void> {
   if (registrations.length === 0) return;
   const routed = routeChanges(registrations, members, changes);
   // A live query that cannot be reached catches up on its own (it re-reads
   // the index on a timer), so a failure here does not fail the batch.
-  const results = await Promise.allSettled([...routed].map(([key, cs]) => notify(key, cs.sort((a, b) => a.seq - b.seq))));
-  results.forEach((r) => r.status === "rejected" && console.error("blaze: could not notify a live query", r.reason));
+  const calls = [...routed].map(([key, cs]) =>
+    notify(key, cs.sort((a, b) => a.seq - b.seq)).catch((e) => console.error("blaze: could not notify a live query", e)),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+  await Promise.race([Promise.all(calls), gaveUp]);
+  clearTimeout(timer);
 }

@@ -107,6 +107,23 @@ export async function notifyApplied(env: Env, shard: number, watermark: number):
   return call(() => shardStub(env, shard).acked(shard, watermark));
 }
 
+/**
+ * Registers (or renews) a live query's direct route on every shard
+ * (engine/shard/live-routes.ts); returns how many shards took it. A shard
+ * that cannot be reached or is full leaves that query to the consumer there.
+ */
+export async function routeLiveQuery(env: Env, queryKey: string, collectionId: string, query: string): Promise<number> {
+  const shards = Array.from({ length: shardCount(env) }, (_, i) => i);
+  const took = await Promise.allSettled(shards.map((shard) => call(() => shardStub(env, shard).routeLive(shard, queryKey, collectionId, query))));
+  return took.filter((r) => r.status === "fulfilled" && r.value).length;
+}
+
+/** Removes a live query's direct route from every shard (best effort: the leases run out anyway). */
+export async function unrouteLiveQuery(env: Env, queryKey: string): Promise<void> {
+  const shards = Array.from({ length: shardCount(env) }, (_, i) => i);
+  await Promise.allSettled(shards.map((shard) => call(() => shardStub(env, shard).unrouteLive(shard, queryKey))));
+}
+
 /** What identifies a keyed request's writes: a repeat must carry the same ones. */
 async function fingerprint(writes: Write[]): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(writes)));

@@ -62,6 +62,8 @@ export type PreparedResult = Omit<WriteResult, "token">;
 export interface Committed {
   changes: Change[];
   results: WriteResult[];
+  /** The data before this commit (null: absent) of the paths `keepBefore` asked for. */
+  before: Map<string, DocumentData | null>;
 }
 
 /** A keyed write: its key, and the oldest outcome that still answers a repeat (ms epoch). */
@@ -73,6 +75,9 @@ export interface KeyedCommit {
 export class DocStore {
   private readonly sql: SqlStorage;
   readonly keys: IdempotencyStore;
+
+  /** Paths whose state before a commit is kept in `Committed.before` (the direct path to live queries needs it). */
+  keepBefore: ((path: string) => boolean) | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -149,7 +154,7 @@ export class DocStore {
   commit(writes: Write[], now: Date, guard?: WriteGuard, keyed?: KeyedCommit): Committed {
     return this.storage.transactionSync(() => {
       const prior = keyed && this.keys.find<WriteResult[]>(keyed.idem, keyed.notBefore);
-      if (prior) return { changes: [], results: prior };
+      if (prior) return { changes: [], results: prior, before: new Map() };
       const locked = this.locksOn(writes.map((w) => w.path));
       if (locked.length > 0) {
         throw new BlazeError("ABORTED", "a document is locked by a batch in progress; retry the write", {
@@ -192,7 +197,7 @@ export class DocStore {
       const done = this.outcome(txnId);
       if (done) {
         if (done.outcome !== "committed") throw new BlazeError("ABORTED", `transaction ${txnId} was aborted`);
-        return { changes: [], results: done.results };
+        return { changes: [], results: done.results, before: new Map() };
       }
       const rows = this.sql
         .exec<{ write: string }>(`SELECT write FROM prepared WHERE txn_id = ? ORDER BY idx`, txnId)
@@ -417,10 +422,15 @@ export class DocStore {
     let seq = before;
     const changes: Change[] = [];
     const results: WriteResult[] = [];
+    const kept = new Map<string, DocumentData | null>();
     for (const p of planned) {
       if (p.op === "noop") {
         results.push({ path: p.path, version: p.version, updateTime: p.updateTime, token: `${this.shard}:${seq}` });
         continue;
+      }
+      if (this.keepBefore?.(p.path) && !kept.has(p.path)) {
+        const old = this.getDoc(p.path);
+        kept.set(p.path, old && !old.deleted ? old.data : null);
       }
       seq += 1;
       const data = p.op === "set" ? JSON.stringify(p.data) : null;
@@ -448,7 +458,7 @@ export class DocStore {
       .exec<{ b: number }>(`SELECT COALESCE(SUM(length(CAST(data AS BLOB))), 0) AS b FROM changes WHERE seq > ?`, before)
       .one().b;
     if (added > 0) this.addUnappliedBytes(added);
-    return { changes, results };
+    return { changes, results, before: kept };
   }
 
   private recordOutcome(txnId: string, outcome: string, results: WriteResult[]): void {

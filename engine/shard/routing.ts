@@ -50,6 +50,8 @@ export interface ShardApi {
   commitPrepared(shard: number, txnId: string): Promise<RpcResult<WriteResult[]>>;
   abortPrepared(shard: number, txnId: string): Promise<RpcResult<void>>;
   decide(shard: number, txnId: string): Promise<RpcResult<"committed" | "aborted" | "pending">>;
+  routeLive(shard: number, queryKey: string, collectionId: string, query: string): Promise<RpcResult<boolean>>;
+  unrouteLive(shard: number, queryKey: string): Promise<RpcResult<void>>;
   fetch(request: Request): Promise<Response>;
 }
 

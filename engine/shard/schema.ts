@@ -15,6 +15,8 @@
  *             abort message is answered the same way.
  * - listeners: document listeners registered on this shard's sockets.
  * - idempotency: outcomes of keyed writes (engine/shard/idempotency.ts).
+ * - live_routes: live queries that want this shard's commits at once, as
+ *             leases (the direct path, engine/shard/live-routes.ts).
  */
 const MIGRATIONS: string[][] = [
   [
@@ -47,6 +49,10 @@ const MIGRATIONS: string[][] = [
   [
     `CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, outcome TEXT NOT NULL, at INTEGER NOT NULL)`,
     `CREATE INDEX idempotency_at ON idempotency(at)`,
+  ],
+  [
+    `CREATE TABLE live_routes (
+       query_key TEXT PRIMARY KEY, collection_id TEXT NOT NULL, query TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
   ],
 ];
 

@@ -19,8 +19,9 @@ import { readAppliedState } from "../pipeline/watermarks";
 import { Connections } from "../sockets/connections";
 import { Coordinator, type BatchOutcome, type Participant, type ShardWrites } from "./coordinator";
 import { DocListeners } from "./doc-listeners";
-import { DocStore, type KeyedCommit, type PreparedResult } from "./doc-store";
+import { DocStore, type Committed, type KeyedCommit, type PreparedResult } from "./doc-store";
 import type { DocsPage } from "../index/verify";
+import { hasLiveRoutes, LiveRoutes, sendDirect } from "./live-routes";
 import { OneAtATime, type Idempotency } from "./idempotency";
 import { metaDatabase } from "../index/routing";
 import { AUTH_HEADER, shardCount, shardOf, shardStub, type ShardStatus } from "./routing";
@@ -68,6 +69,8 @@ const INDEX_LAG_RETRY_MS = 1000;
 export class ShardDO extends DurableObject<Env> {
   private store: DocStore | null = null;
   private listenersCache: DocListeners | null = null;
+  /** Live queries served by the direct path; created on the first registration or, after a restart, with the store. */
+  private routes: LiveRoutes | null = null;
   private readonly sockets: Connections;
   private sendFailures = 0;
   /** The alarm as set in storage (ms epoch), read once at start-up. */
@@ -89,7 +92,7 @@ export class ShardDO extends DurableObject<Env> {
     super(ctx, env);
     this.sockets = new Connections(ctx);
     const known = ctx.storage.kv.get<number>("shard");
-    if (typeof known === "number") this.store = new DocStore(ctx.storage, known);
+    if (typeof known === "number") this.openStore(known);
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -112,10 +115,10 @@ export class ShardDO extends DurableObject<Env> {
       if (prior) return prior;
       this.checkIndexLag(store);
       await this.resolveLocks(writes.map((w) => w.path), "write");
-      const { changes, results } = store.commit(writes, new Date(), writeGuard(projectRules, auth), keyed);
-      this.afterCommit(changes);
+      const committed = store.commit(writes, new Date(), writeGuard(projectRules, auth), keyed);
+      this.afterCommit(committed);
       await this.injectRestart("commit");
-      return results;
+      return committed.results;
     });
   }
 
@@ -237,7 +240,7 @@ export class ShardDO extends DurableObject<Env> {
       // a committed batch asks this, long after this shard applied it (lock
       // resolution) and pruned the outcome. Nothing is left to do.
       if (!committed) return [];
-      this.afterCommit(committed.changes);
+      this.afterCommit(committed);
       return committed.results;
     });
   }
@@ -352,15 +355,44 @@ export class ShardDO extends DurableObject<Env> {
     return drained.nextAt;
   }
 
+  // ---- the direct path to live queries -----------------------------------
+
+  /** A live query asks for this shard's commits at once (a lease; engine/shard/live-routes.ts). False: full. */
+  async routeLive(shard: number, queryKey: string, collectionId: string, query: string): Promise<RpcResult<boolean>> {
+    return this.rpc(shard, async () => this.liveRoutes().register(queryKey, collectionId, query, Date.now()));
+  }
+
+  async unrouteLive(shard: number, queryKey: string): Promise<RpcResult<void>> {
+    return this.rpc(shard, async () => this.liveRoutes().unregister(queryKey));
+  }
+
+  private openStore(shard: number): DocStore {
+    this.store = new DocStore(this.ctx.storage, shard);
+    // Routes registered before a restart are served at once, not from their next renewal.
+    if (hasLiveRoutes(this.ctx.storage.sql)) this.liveRoutes();
+    return this.store;
+  }
+
+  private liveRoutes(): LiveRoutes {
+    if (!this.routes) {
+      const store = this.store!;
+      this.routes = new LiveRoutes(this.ctx.storage.sql, (key, changes, gap) => sendDirect(this.env, key, changes, gap), (p) => this.ctx.waitUntil(p));
+      const routes = this.routes;
+      store.keepBefore = (path) => routes.wants(path);
+    }
+    return this.routes;
+  }
+
   // ---- internals ---------------------------------------------------------
 
-  private afterCommit(changes: Change[]): void {
+  private afterCommit({ changes, before }: Pick<Committed, "changes" | "before">): void {
     if (changes.length === 0) return;
     const now = Date.now();
     const gap = this.lastCommitAt ? now - this.lastCommitAt : Number.POSITIVE_INFINITY;
     this.commitGapMs = Number.isFinite(this.commitGapMs) ? 0.8 * this.commitGapMs + 0.2 * gap : gap;
     this.lastCommitAt = now;
     this.listeners()?.broadcast(changes);
+    this.routes?.dispatch(changes, before, now);
     // A durable alarm first, set in the same turn as the commit (so the
     // runtime confirms both before the client hears of the write): if the
     // object dies before the drain below, the alarm drains after a restart.
@@ -437,7 +469,7 @@ export class ShardDO extends DurableObject<Env> {
         : unwrap(await shardStub(this.env, coordinator).decide(coordinator, txnId));
     if (decision === "committed") {
       const committed = store.commitPrepared(txnId);
-      if (committed) this.afterCommit(committed.changes);
+      if (committed) this.afterCommit(committed);
     } else if (decision === "aborted") {
       store.abortPrepared(txnId);
     }
@@ -509,7 +541,7 @@ export class ShardDO extends DurableObject<Env> {
     if (!Number.isInteger(shard) || shard < 0) throw new BlazeError("INTERNAL", `bad shard number ${shard}`);
     if (!this.store) {
       this.ctx.storage.kv.put("shard", shard);
-      this.store = new DocStore(this.ctx.storage, shard);
+      return this.openStore(shard);
     } else if (this.store.shard !== shard) {
       throw new BlazeError("INTERNAL", `shard object ${this.store.shard} was addressed as shard ${shard}`);
     }

@@ -29,7 +29,9 @@ export type AnomalyKind =
   | "counter-mismatch"
   | "index-mismatch"
   | "listener-reorder"
-  | "listener-divergence";
+  | "listener-divergence"
+  /** The final state could not be read back in time (the index or the server stayed unavailable). */
+  | "unreadable";
 
 export interface Anomaly {
   kind: AnomalyKind;

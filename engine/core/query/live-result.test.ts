@@ -50,6 +50,20 @@ describe("LiveResult", () => {
     expect(r.reset([doc("x", { n: 0 }, 1), doc("b", { n: 2 }, 1)]).map((c) => [c.type, c.doc.id])).toEqual([["added", "b"]]);
   });
 
+  it("tryApply applies what needs no refill and leaves the result untouched otherwise", () => {
+    const r = new LiveResult(q({ orderBy: [["n", "asc"]], limit: 2 }));
+    r.reset([doc("a", { n: 1 }, 1), doc("b", { n: 2 }, 1)]);
+    expect(r.tryApply("c/x", doc("x", { n: 0 }, 1))!.map((c) => [c.type, c.doc.id])).toEqual([
+      ["added", "x"],
+      ["removed", "b"],
+    ]);
+    expect(r.tryApply("c/x", null)).toBeNull();
+    expect(r.tryApply("c/a", doc("a", { n: 99 }, 2))).toBeNull();
+    expect(r.current.map((d) => [d.id, d.version])).toEqual([["x", 1], ["a", 1]]);
+    // Still full: a document that leaves later still asks for a refill.
+    expect(r.apply("c/a", null).refill).toBe(true);
+  });
+
   it("keeps the last N for limitToLast", () => {
     const r = new LiveResult(q({ orderBy: [["n", "asc"]], limitToLast: 2 }));
     r.reset([doc("a", { n: 1 }, 1), doc("b", { n: 2 }, 1)]);

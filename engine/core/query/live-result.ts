@@ -120,6 +120,20 @@ export class LiveResult {
     return { changes: [{ type: "added", doc: doc!, oldIndex: -1, newIndex: to }], refill: false };
   }
 
+  /**
+   * `apply`, unless it would leave the window short (a refill, which needs
+   * the index to hold the change): then null, and the result is as it was.
+   * For changes that arrive before the index has them (the direct path).
+   */
+  tryApply(path: string, doc: DocumentSnapshot | null): LiveChange[] | null {
+    const before = { docs: this.docs.slice(), full: this.full };
+    const r = this.apply(path, doc);
+    if (!r.refill) return r.changes;
+    this.docs = before.docs;
+    this.full = before.full;
+    return null;
+  }
+
   /** Whether a matching document belongs in the window as it stands. */
   private fitsWindow(doc: DocumentSnapshot): boolean {
     const limit = this.nq.limit;

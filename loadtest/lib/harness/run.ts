@@ -118,8 +118,15 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<{ result:
     log("  checking: reading back documents, index and listeners");
     const reader = nodeRuntime(ctx, 0);
     const listeners = runtimes.filter((rt) => rt.state.listeners);
-    history.final = await collectFinal(reader, L, listeners, o.settleMs ?? 30_000, log);
-    report = checkHistory(history);
+    try {
+      history.final = await collectFinal(reader, L, listeners, o.settleMs ?? 30_000, log);
+      report = checkHistory(history);
+    } catch (e) {
+      // Nothing to judge the history against: the run fails, its figures are still written.
+      const detail = `the final state could not be read: ${(e as Error).message}`;
+      log(`  ${detail}`);
+      report = { ok: false, anomalies: [{ kind: "unreadable", detail }], counts: { unreadable: 1 }, stats: { ops: history.ops.length, ok: 0, fail: 0, info: 0, listenEvents: 0, listeners: 0, paths: 0 } };
+    }
   }
 
   const requests: Record<string, Stat> = {};
