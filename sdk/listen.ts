@@ -448,11 +448,14 @@ class QueryListener<T> implements Listener {
     }
   }
 
+  /** The live query's resume token: a re-listen gets only what was missed, or a fresh answer flagged `initial`. */
+  private resume: string | undefined;
+
   frame() {
-    return { query: this.body };
+    return { query: this.body, ...(this.resume ? { resume: this.resume } : {}) };
   }
 
-  /** After a re-listen the first snapshot is a fresh answer: render() diffs it against what the app has. */
+  /** After a re-listen without a usable token the first snapshot is a fresh answer: render() diffs it against what the app has. */
   reset(): void {}
 
   versionOf(path: string): number | undefined {
@@ -460,6 +463,7 @@ class QueryListener<T> implements Listener {
   }
 
   onSnapshot(msg: Extract<ServerMessage, { type: "snapshot" }>): void {
+    if (msg.resume) this.resume = msg.resume;
     const docs: WireDoc[] = msg.initial || this.docs === null ? [] : this.docs;
     for (const c of msg.changes) applyChange(docs, c);
     this.docs = docs;

@@ -4,6 +4,7 @@
  * refill; per-listener errors; one registration per distinct query.
  */
 import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { openListenSocket } from "./support/listen-socket";
@@ -163,10 +164,66 @@ describe("query listeners", () => {
     expect((await b.take(1))[0].changes[0]).toMatchObject({ type: "added", doc: { id: "one" } });
     a.send({ op: "unlisten", id: 1 });
     b.ws.close();
-    await eventually(async () => (await rows()) === 0);
+    // Kept LIVE_IDLE_MS for listeners that come back, then torn down by the alarm.
+    const stub = env.LIVE_QUERIES.get(env.LIVE_QUERIES.idFromName(await liveQueryKey(normalizeQuery(parseQuery(query)))));
+    await eventually(async () => (await runInDurableObject(stub, (_i, state: DurableObjectState) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM listeners`).one().n)) === 0);
+    expect(await rows()).toBe(1);
+    await runDurableObjectAlarm(stub);
+    expect(await rows()).toBe(0);
     a.ws.close();
   });
+
+  it("resume after a reconnect with exactly the changes missed, or a fresh snapshot flagged as such", async () => {
+    const query = { from: { collection: "lqr" }, where: ["n", ">", 0] };
+    await api("PUT", "/v1/docs/lqr/a", { n: 1 });
+    const c1 = await connect();
+    c1.send({ op: "listen", id: "q", query });
+    const [first] = await c1.take("q");
+    const state = follow([], first.changes);
+    await api("PUT", "/v1/docs/lqr/b", { n: 2 });
+    const [second] = await c1.take("q");
+    follow(state, second.changes);
+    const kept = second.resume as string;
+    expect(kept).toMatch(/^[0-9a-f]{8}:\d+$/);
+    c1.ws.close();
+    // Missed while away: b leaves, c enters.
+    await api("PATCH", "/v1/docs/lqr/b", { n: 0 });
+    await api("PUT", "/v1/docs/lqr/c", { n: 3 });
+    const want = ["a", "c"];
+    await eventually(async () => {
+      const r = await api("POST", "/v1/query", query);
+      return JSON.stringify(r.body.docs.map((d: { id: string }) => d.id)) === JSON.stringify(want);
+    });
+    const c2 = await connect();
+    c2.send({ op: "listen", id: "q", query, resume: kept });
+    const [resumed] = await c2.take("q");
+    expect(resumed.initial).toBeUndefined();
+    follow(state, resumed.changes);
+    await eventuallyAll(c2, "q", state, want);
+    // A token this live query cannot serve: the whole result, flagged fresh.
+    const c3 = await connect();
+    c3.send({ op: "listen", id: "q", query, resume: "00000000:5" });
+    const [fresh] = await c3.take("q");
+    expect(fresh).toMatchObject({ type: "snapshot", initial: true, fresh: true });
+    expect(follow([], fresh.changes)).toEqual(want);
+    c2.ws.close();
+    c3.ws.close();
+  });
 });
+
+/** Follows listener `id`'s messages until `state` equals `want`; returns the messages taken. */
+async function eventuallyAll(c: Awaited<ReturnType<typeof connect>>, id: string, state: string[], want: string[]) {
+  const taken: any[] = [];
+  await eventually(async () => {
+    for (const m of c.messages.filter((x) => x.id === id)) {
+      c.messages.splice(c.messages.indexOf(m), 1);
+      taken.push(m);
+      follow(state, m.changes);
+    }
+    return JSON.stringify(state) === JSON.stringify(want);
+  });
+  return taken;
+}
 
 describe("query listeners under random writes (property)", () => {
   const QUERIES = [

@@ -40,6 +40,11 @@ import { formatToken } from "../core/tokens";
 export const MAX_LIVE_RESULT = 1000;
 /** The safety net: a live query re-reads the index this often while it has listeners. */
 export const LIVE_RESYNC_MS = 60_000;
+/** A live query without listeners keeps its result this long, so a client that reconnects resumes. */
+export const LIVE_IDLE_MS = 30_000;
+/** Change messages a live query keeps for resuming listeners (and at most this many bytes of them). */
+export const RESUME_LOG = 256;
+const RESUME_LOG_BYTES = 1 << 20;
 /** Versions remembered of documents outside the result, to drop late, older notifications. */
 const SEEN_VERSIONS = 10_000;
 /**
@@ -78,6 +83,17 @@ export class LiveQueryDO extends DurableObject<Env> {
    * index may not hold yet: their absence from D1 is not a sign the result is stale.
    */
   private readonly ahead = new Set<string>();
+  /**
+   * Resume tokens of query listeners: `<epoch>:<n>` names the n-th change
+   * message this object instance sent. The last RESUME_LOG messages are kept
+   * in memory, so a listener that comes back (a reconnect) gets exactly what
+   * it missed; a token of another instance (the object was evicted) or past
+   * the log gets a fresh snapshot flagged `fresh`.
+   */
+  private epoch = newEpoch();
+  private sent = 0;
+  private readonly log: { n: number; changes: string }[] = [];
+  private logBytes = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -116,8 +132,15 @@ export class LiveQueryDO extends DurableObject<Env> {
         if (this.query().aggregate !== null) {
           this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"aggregate","data":${JSON.stringify(this.aggregates)},"initial":true}`);
         } else {
-          const changes = this.live!.current.map((doc, i): LiveChange => ({ type: "added", doc, oldIndex: -1, newIndex: i }));
-          this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","changes":${this.wire(changes)},"initial":true}`);
+          const missed = msg.resume === undefined ? null : this.missedSince(msg.resume);
+          const token = `"resume":"${this.epoch}:${this.sent}"`;
+          if (missed !== null) {
+            this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","changes":${missed},${token}}`);
+          } else {
+            const changes = this.live!.current.map((doc, i): LiveChange => ({ type: "added", doc, oldIndex: -1, newIndex: i }));
+            const fresh = msg.resume === undefined ? "" : `,"fresh":true`;
+            this.sockets.sendText(ws, `{"id":${JSON.stringify(id)},"type":"snapshot","changes":${this.wire(changes)},"initial":true${fresh},${token}}`);
+          }
         }
         await this.scheduleResync();
       });
@@ -208,7 +231,7 @@ export class LiveQueryDO extends DurableObject<Env> {
 
   private async apply(key: string, changes: Change[]): Promise<void> {
     await liveQueryHooks.beforeNotification?.(key);
-    if (this.listenerCount() === 0) {
+    if (this.listenerCount() === 0 && !this.ready()) {
       // A registration left behind (the object was reset): remove it.
       await this.unregister(key);
       return;
@@ -254,7 +277,7 @@ export class LiveQueryDO extends DurableObject<Env> {
   }
 
   async alarm(): Promise<void> {
-    if (this.listenerCount() === 0) return;
+    if (this.listenerCount() === 0) return this.teardown();
     await this.serialised(() => this.resync());
     // Renews the shards' leases (and re-registers with a shard that lost it).
     if (this.ready()) await this.routeDirect().catch((e) => console.error("blaze live query: could not renew the direct path", e));
@@ -451,7 +474,23 @@ export class LiveQueryDO extends DurableObject<Env> {
       if (c.newIndex < 0) sqlStore.exec(`DELETE FROM result WHERE path = ?`, c.doc.path);
       else sqlStore.exec(`INSERT OR REPLACE INTO result (path, doc) VALUES (?, ?)`, c.doc.path, JSON.stringify(c.doc));
     }
-    this.broadcast(`,"type":"snapshot","changes":${this.wire(changes)}}`);
+    const wire = this.wire(changes);
+    this.sent++;
+    this.log.push({ n: this.sent, changes: wire });
+    this.logBytes += wire.length;
+    while (this.log.length > RESUME_LOG || this.logBytes > RESUME_LOG_BYTES) this.logBytes -= this.log.shift()!.changes.length;
+    this.broadcast(`,"type":"snapshot","changes":${wire},"resume":"${this.epoch}:${this.sent}"}`);
+  }
+
+  /** The changes sent after `token`, as one JSON array; null when this instance cannot tell (a fresh snapshot then). */
+  private missedSince(token: string): string | null {
+    const [epoch, n] = token.split(":");
+    const after = Number(n);
+    if (epoch !== this.epoch || !Number.isInteger(after) || after < 0 || after > this.sent) return null;
+    if (after === this.sent) return "[]";
+    if (this.log.length === 0 || this.log[0].n > after + 1) return null;
+    const parts = this.log.filter((e) => e.n > after).map((e) => e.changes.slice(1, -1)).filter((p) => p.length > 0);
+    return `[${parts.join(",")}]`;
   }
 
   /** Changes as listeners see them: the select mask applied, removed documents by name. */
@@ -529,11 +568,23 @@ export class LiveQueryDO extends DurableObject<Env> {
     if (id) this.ctx.storage.sql.exec(`DELETE FROM listeners WHERE socket_id = ?`, id);
   }
 
-  /** The last listener left: the registration goes, and so does the state. */
+  /**
+   * The last listener left: the object stays live for LIVE_IDLE_MS (a client
+   * that reconnects resumes from its token), then its alarm tears it down.
+   */
   private async teardownIfIdle(): Promise<void> {
     if (this.listenerCount() > 0) return;
+    await this.ctx.storage.setAlarm(Date.now() + LIVE_IDLE_MS);
+  }
+
+  /** The registration goes, and so does the state. */
+  private async teardown(): Promise<void> {
     await this.serialised(async () => {
       if (this.listenerCount() > 0) return;
+      this.epoch = newEpoch();
+      this.sent = 0;
+      this.log.length = 0;
+      this.logBytes = 0;
       const key = this.key();
       if (key) await this.unregister(key);
       this.ctx.storage.sql.exec(`DELETE FROM result`);
@@ -551,6 +602,9 @@ export class LiveQueryDO extends DurableObject<Env> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LIVE_RESYNC_MS);
   }
 }
+
+/** Names one lifetime of a live query's result, so a resume token of another cannot be taken for one of this. */
+const newEpoch = () => crypto.randomUUID().slice(0, 8);
 
 function toSnapshot(c: Change): DocumentSnapshot {
   return {
