@@ -1,7 +1,8 @@
 /**
  * Listeners on one `GET /v1/listen` socket per virtual user
- * (docs/live.md): document listeners resume from their last token after a
- * reconnect, query listeners start again from a new snapshot. What each one
+ * (docs/live.md): document and query listeners resume from their last token
+ * after a reconnect (a query listener whose live query cannot serve the token
+ * gets a fresh snapshot, flagged). What each one
  * holds is kept across sessions (in the runtime's per-user state) and every
  * change heard is recorded in the history; `listener_lag` is the time from a
  * write (its `at` field) to the change arriving.
@@ -34,7 +35,7 @@ export function listenersOf(rt: Runtime, specs: ListenSpec[]): Listening[] {
 
 function listenFrame(l: Listening) {
   if ("doc" in l.spec) return { op: "listen", id: l.spec.id, doc: l.spec.doc, ...(l.resume ? { resume: l.resume } : {}) };
-  return { op: "listen", id: l.spec.id, query: { from: { collection: l.spec.collection } } };
+  return { op: "listen", id: l.spec.id, query: { from: { collection: l.spec.collection } }, ...(l.resume ? { resume: l.resume } : {}) };
 }
 
 /**
