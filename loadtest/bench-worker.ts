@@ -305,5 +305,6 @@ export default {
     for (const m of batch.messages) queueStats.changes += (m.body as { changes?: unknown[] } | null)?.changes?.length ?? 0;
     return blaze.queue(batch, env);
   },
+  scheduled: (controller, env) => blaze.scheduled(controller, env),
 } satisfies ExportedHandler<BenchEnv>;
 

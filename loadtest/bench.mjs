@@ -1,4 +1,4 @@
-// Benchmark entry: `npm run bench -- <scenario>` (write, query, ingest, live, fanout, sdk-size, auth, search; default: all).
+// Benchmark entry: `npm run bench -- <scenario>` (write, query, ingest, live, fanout, sdk-size, auth, search, verify; default: all).
 // Each scenario starts its own `wrangler dev` on a fresh state folder, runs
 // Blaze and its baselines side by side in one run, prints the figures and the
 // ratios, and writes them to bench-results/<scenario>.json.
@@ -15,6 +15,7 @@ const scenarios = {
   "sdk-size": () => import("./scenarios/sdk-size.mjs"),
   auth: () => import("./scenarios/auth.mjs"),
   search: () => import("./scenarios/search.mjs"),
+  verify: () => import("./scenarios/verify.mjs"),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

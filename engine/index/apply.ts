@@ -77,8 +77,9 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
   if (repair) {
     // A live document at seq s has no delete in s..head: such a tombstone is corrupt (a later one is a real, newer delete).
     for (const rows of jsonChunks(sets.map((c) => [c.path, c.seq]))) {
-      statements.push(sql`DELETE FROM tombstones WHERE EXISTS (SELECT 1 FROM json_each(${rows}) AS j
-        WHERE j.value ->> 0 = tombstones.path AND tombstones.seq >= j.value ->> 1 AND tombstones.seq <= ${repair.head})`);
+      // `path IN (...)` first: the primary key finds the rows (a correlated EXISTS alone would scan the table).
+      statements.push(sql`DELETE FROM tombstones WHERE path IN (SELECT j.value ->> 0 FROM json_each(${rows}) AS j)
+        AND seq >= (SELECT j.value ->> 1 FROM json_each(${rows}) AS j WHERE j.value ->> 0 = tombstones.path) AND seq <= ${repair.head}`);
     }
   }
   // Each path is parsed (and validated) once, not once per statement kind.
@@ -114,8 +115,8 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
     // Entries of the versions up to each change's are written again below (a wrong or extra one goes).
     for (const rows of jsonChunks(latest.map((c) => [c.path, c.seq]))) {
       for (const table of [sql`index_entries`, sql`composite_entries`]) {
-        statements.push(sql`DELETE FROM ${table} WHERE EXISTS (SELECT 1 FROM json_each(${rows}) AS j
-          WHERE j.value ->> 0 = ${table}.doc_path AND ${table}.seq <= j.value ->> 1)`);
+        statements.push(sql`DELETE FROM ${table} WHERE doc_path IN (SELECT j.value ->> 0 FROM json_each(${rows}) AS j)
+          AND seq <= (SELECT j.value ->> 1 FROM json_each(${rows}) AS j WHERE j.value ->> 0 = ${table}.doc_path)`);
       }
     }
   }
