@@ -6,7 +6,9 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { applyStatements, toHex } from "../engine/index/apply";
+import { applyStatements, clearStatements, toHex } from "../engine/index/apply";
+import { ensureIndexBuilds } from "../engine/index/builds";
+import { parseIndexConfig } from "../engine/index/config";
 import { runBatch } from "../engine/index/d1";
 import { encodeDocumentName, encodeValue } from "../engine/index/encoding";
 import { readWatermark } from "../engine/pipeline/watermarks";
@@ -146,5 +148,25 @@ describe("index verifier", () => {
     expect(await d1Doc(path)).toMatchObject({ seq: seq2, data: JSON.stringify({ n: 2 }) });
     const entries = await indexDbFor(path).prepare(`SELECT seq FROM index_entries WHERE doc_path = ?`).bind(path).all<{ seq: number }>();
     expect(entries.results.map((r) => r.seq)).toEqual([seq2]);
+  });
+
+  it("clearing a document the shard has no record of takes its full-text rows too, and keeps a newer version", async () => {
+    const config = parseIndexConfig({ searchIndexes: [{ collectionGroup: "vnotes", fields: ["title"] }] });
+    await ensureIndexBuilds(env.DB, config);
+    const table = `search_${config.searchIndexes![0].id.slice(3)}`;
+    const change = (path: string, seq: number) => ({ shard: 0, seq, path, op: "set" as const, version: 1, updateTime: "t", createTime: "t", existed: false, data: { title: "quick fox" } });
+    await runBatch(env.DB, applyStatements([change("vnotes/ghost", 5), change("vnotes/newer", 9)], config));
+    const count = async (path: string) => ({
+      docs: (await env.DB.prepare(`SELECT COUNT(*) AS n FROM documents WHERE path = ?`).bind(path).first<{ n: number }>())!.n,
+      rows: (await env.DB.prepare(`SELECT COUNT(*) AS n FROM search_rows WHERE path = ?`).bind(path).first<{ n: number }>())!.n,
+      fts: (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE rowid IN (SELECT id FROM search_rows WHERE path = ?)`).bind(path).first<{ n: number }>())!.n,
+    });
+    expect(await count("vnotes/ghost")).toEqual({ docs: 1, rows: 1, fts: 1 });
+    const before = (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+    await runBatch(env.DB, clearStatements(["vnotes/ghost", "vnotes/newer"], 7, config));
+    expect(await count("vnotes/ghost")).toEqual({ docs: 0, rows: 0, fts: 0 });
+    expect((await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n).toBe(before - 1);
+    // Written after the shard's page was read (seq 9 > head 7): not the repair's to remove.
+    expect(await count("vnotes/newer")).toEqual({ docs: 1, rows: 1, fts: 1 });
   });
 });

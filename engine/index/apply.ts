@@ -172,15 +172,19 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
 /**
  * A repair of documents their shard has no record of up to `head` (or that
  * belong in another index database): their rows here, none newer than
- * `head`, go.
+ * `head`, go; then their full-text rows that no longer match a document
+ * row, as the consumer removes them.
  */
-export function clearStatements(paths: string[], head: number): SQL[] {
-  return jsonChunks(paths).flatMap((list) => [
-    sql`DELETE FROM documents WHERE path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
-    sql`DELETE FROM tombstones WHERE path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
-    sql`DELETE FROM index_entries WHERE doc_path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
-    sql`DELETE FROM composite_entries WHERE doc_path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
-  ]);
+export function clearStatements(paths: string[], head: number, config: IndexConfig = EMPTY_INDEX_CONFIG): SQL[] {
+  return [
+    ...jsonChunks(paths).flatMap((list) => [
+      sql`DELETE FROM documents WHERE path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
+      sql`DELETE FROM tombstones WHERE path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
+      sql`DELETE FROM index_entries WHERE doc_path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
+      sql`DELETE FROM composite_entries WHERE doc_path IN (SELECT value FROM json_each(${list})) AND seq <= ${head}`,
+    ]),
+    ...(config.searchIndexes ?? []).flatMap((index) => searchRowStatements(index, [], paths)),
+  ];
 }
 
 /** A composite_entries row: index_id, scope, key, doc_path, seq. */

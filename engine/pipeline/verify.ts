@@ -113,7 +113,7 @@ export async function verifyPage(deps: VerifyDeps, req: VerifyRequest): Promise<
   result.documents = differing.size;
 
   if (req.repair && differing.size > 0) {
-    const extra = new Map<number, SQL[]>([...clears].map(([i, paths]) => [i, clearStatements(paths, page.head)]));
+    const extra = new Map<number, SQL[]>([...clears].map(([i, paths]) => [i, clearStatements(paths, page.head, deps.indexConfig)]));
     try {
       await applyCurrent(deps, [...changes.values()], { repair: { head: page.head }, extra });
       result.repaired = differing.size;
