@@ -123,7 +123,11 @@ export function checkHistory(history: History): CheckReport {
   for (const e of events) {
     if ("path" in e && e.doc) observations.push({ path: e.path, doc: e.doc, invokedAt: e.at, completedAt: e.at, source: `listener ${e.listener}`, strong: false });
   }
-  const end = Math.max(0, ...ops.map((o) => o.completedAt), ...events.map((e) => e.at)) + 1;
+  // A loop, not Math.max(...): a soak's history has more events than a call can take arguments.
+  let end = 0;
+  for (const o of ops) end = Math.max(end, o.completedAt);
+  for (const e of events) end = Math.max(end, e.at);
+  end += 1;
   if (final) {
     for (const [path, doc] of Object.entries(final.reads)) observations.push({ path, doc, invokedAt: end, completedAt: end, source: "final read", strong: true });
     for (const doc of final.index) observations.push({ path: doc.path, doc, invokedAt: end, completedAt: end, source: "index", strong: false });
