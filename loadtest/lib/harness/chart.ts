@@ -73,6 +73,7 @@ ${panel(r.timeline, TOP + PANEL + GAP, "latency", "ms", [
 ])}
 ${memory ? panel(r.resources!, TOP + 2 * PANEL + 2 * GAP - 10, "server", "MB", [
   { key: "rssMB", color: "#8c564b", label: "memory (RSS)" },
+  { key: "workerdMB", color: "#e377c2", label: "workerd alone" },
   { key: "doMB", color: "#17becf", label: "DO storage" },
   { key: "d1MB", color: "#bcbd22", label: "D1" },
 ]) : ""}

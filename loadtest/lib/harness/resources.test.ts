@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { flatness, folderBytes, groupRss, type ResourceSample } from "./resources.ts";
 
-const samples = (rss: (t: number) => number): ResourceSample[] => Array.from({ length: 41 }, (_, i) => ({ t: i * 5, rssMB: rss(i * 5), doMB: 1 + i, d1MB: 2 }));
+const samples = (rss: (t: number) => number): ResourceSample[] => Array.from({ length: 41 }, (_, i) => ({ t: i * 5, rssMB: rss(i * 5), workerdMB: rss(i * 5) / 2, doMB: 1 + i, d1MB: 2 }));
 const p95s = (f: (t: number) => number) => Array.from({ length: 200 }, (_, t) => ({ t, p95: f(t) }));
 
 describe("soak resources", () => {

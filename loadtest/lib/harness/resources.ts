@@ -11,6 +11,8 @@ export interface ResourceSample {
   /** Seconds since the run started. */
   t: number;
   rssMB: number;
+  /** The workerd process alone (the rest is wrangler's Node process). */
+  workerdMB: number;
   doMB: number;
   d1MB: number;
 }
@@ -18,8 +20,8 @@ export interface ResourceSample {
 const MB = 1024 * 1024;
 const PAGE = 4096;
 
-/** Resident bytes of every process in process group `pgid` (Linux /proc). */
-export function groupRss(pgid: number): number {
+/** Resident bytes of every process in process group `pgid` (Linux /proc); `only`: just those whose command is that. */
+export function groupRss(pgid: number, only?: string): number {
   let bytes = 0;
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
@@ -27,6 +29,7 @@ export function groupRss(pgid: number): number {
       // Fields after the command name (which may hold spaces): state ppid pgrp ...
       const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
       if (pgrp !== pgid) continue;
+      if (only !== undefined && stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) !== only) continue;
       bytes += Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * PAGE;
     } catch {
       // The process ended meanwhile.
@@ -63,6 +66,7 @@ export function startSampler(o: { pgid: number; persistTo: string; everyMs?: num
     samples.push({
       t: Math.round((Date.now() - start) / 1000),
       rssMB: groupRss(o.pgid) / MB,
+      workerdMB: groupRss(o.pgid, "workerd") / MB,
       doMB: folderBytes(join(o.persistTo, "v3", "do")) / MB,
       d1MB: folderBytes(join(o.persistTo, "v3", "d1")) / MB,
     });

@@ -35,7 +35,7 @@ export function summary(r: RunResult): string {
   }
   if (r.resources?.length) {
     const [a, z] = [r.resources[0], r.resources[r.resources.length - 1]];
-    lines.push(`  server: memory ${fmt(a.rssMB, 0)} -> ${fmt(z.rssMB, 0)} MB, Durable Object storage ${fmt(a.doMB, 1)} -> ${fmt(z.doMB, 1)} MB, D1 ${fmt(a.d1MB, 1)} -> ${fmt(z.d1MB, 1)} MB`);
+    lines.push(`  server: memory ${fmt(a.rssMB, 0)} -> ${fmt(z.rssMB, 0)} MB (workerd ${fmt(a.workerdMB, 0)} -> ${fmt(z.workerdMB, 0)} MB), Durable Object storage ${fmt(a.doMB, 1)} -> ${fmt(z.doMB, 1)} MB, D1 ${fmt(a.d1MB, 1)} -> ${fmt(z.d1MB, 1)} MB`);
   }
   if (r.flatness) {
     const f = r.flatness;
