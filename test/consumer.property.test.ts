@@ -23,6 +23,7 @@ import { packMessages, type ChangeMessage } from "../engine/pipeline/messages";
 import { COMPACT_AFTER_RANGES, readWatermark } from "../engine/pipeline/watermarks";
 import { changeLogs, type ChangeOp } from "./support/change-logs";
 import { localConsumerDeps } from "./support/consumer-deps";
+import { withBatch } from "./support/d1-faults";
 
 const SHARDS = [1001, 1002];
 const PATHS = ["pc/a", "pc/b", "pc/c", "pc/d/sub/e", "pd/q/pc/f"];
@@ -78,16 +79,6 @@ const deps = (): ConsumerDeps => localConsumerDeps(CONFIG);
 /** Two index databases, collection `pc` spread over both by document (the rest stays whole). */
 const splitDeps = (): ConsumerDeps => ({ ...deps(), topology: parseTopology({ INDEX_SHARDS: "DB,DB2", INDEX_SPLIT_COLLECTIONS: "pc" }), dbs: INDEX_DBS() });
 
-/** `db` with its `batch` replaced; everything else is the real binding's. */
-function withBatch(db: D1Database, batch: (stmts: D1PreparedStatement[]) => Promise<D1Result[]>): D1Database {
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "batch") return batch;
-      const v = (target as any)[prop];
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  }) as D1Database;
-}
 
 /** Rows of a query over the index databases `dbs`. */
 async function everyDb<T>(query: string, dbs: D1Database[]): Promise<T[]> {

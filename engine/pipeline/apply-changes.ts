@@ -42,14 +42,17 @@ export interface ConsumeOutcome {
 
 /**
  * Test hooks, unset in production: around each queue batch (a slow consumer,
- * counting deliveries), and per change before its statements are built (an
- * index that refuses one document, for the quarantine).
+ * counting deliveries, a consumer that fails), per change before its
+ * statements are built (an index that refuses one document, for the
+ * quarantine), and the dependencies a batch runs with (a D1 that fails for
+ * a while, or fails after it applied: test/faults.pipeline.test.ts).
  */
 export const consumerHooks: {
   beforeBatch: ((batch: MessageBatch<unknown>) => Promise<void>) | null;
   afterBatch: ((batch: MessageBatch<unknown>, outcome: ConsumeOutcome) => void) | null;
   checkChange: ((change: ResolvedChange) => void) | null;
-} = { beforeBatch: null, afterBatch: null, checkChange: null };
+  deps: ((deps: ConsumerDeps, batch: MessageBatch<unknown>) => ConsumerDeps) | null;
+} = { beforeBatch: null, afterBatch: null, checkChange: null, deps: null };
 
 /**
  * Keeps the newest change per path, then fetches by-reference documents:

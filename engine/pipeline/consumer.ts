@@ -43,7 +43,7 @@ export { consumerHooks, type ConsumeOutcome, type ConsumerDeps } from "./apply-c
 
 export async function consumeBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<ConsumeOutcome> {
   await consumerHooks.beforeBatch?.(batch);
-  const outcome = await consume(batch, deps);
+  const outcome = await consume(batch, consumerHooks.deps?.(deps, batch) ?? deps);
   consumerHooks.afterBatch?.(batch, outcome);
   return outcome;
 }

@@ -31,6 +31,8 @@ export interface Faults {
   failQueueSend: number;
   failPrepare: number;
   failCommit: number;
+  /** The alarm handler throws before doing anything, as a crash would (the runtime retries it). */
+  failAlarm: number;
   /** Replaces OUTBOX_RESEND_MS for this object (tests of the resend rule). */
   resendAfterMs: number | null;
   /** Replace LIMITS.maxUnappliedChangesPerShard and maxUnappliedBytesPerShard for this object (tests of the bound). */
@@ -85,7 +87,7 @@ export class ShardDO extends DurableObject<Env> {
   private lastCommitAt = 0;
   /** Keyed batches this object is coordinating now. */
   private readonly keyedBatches = new OneAtATime<BatchOutcome>();
-  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, resendAfterMs: null, maxUnapplied: null, maxUnappliedBytes: null, idempotencyWindowMs: null, restartAt: null };
+  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, failAlarm: 0, resendAfterMs: null, maxUnapplied: null, maxUnappliedBytes: null, idempotencyWindowMs: null, restartAt: null };
   readonly outboxCounters: OutboxCounters = { sent: 0, resent: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -283,6 +285,10 @@ export class ShardDO extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     this.alarmAt = null;
+    if (this.faults.failAlarm > 0) {
+      this.faults.failAlarm--;
+      throw new Error("injected fault: alarm");
+    }
     const store = this.store;
     if (!store) return;
     const now = Date.now();

@@ -14,8 +14,16 @@ export interface RunContext {
   run: string;
   metrics: Metrics;
   recorder: Recorder;
-  sockets: Set<WebSocket>;
+  sockets: Set<{ close(): void }>;
   stopping: boolean;
+  /** How requests and listen sockets reach Blaze: fetch and Node's WebSocket unless given (workers tests call the Worker in-process). */
+  transport?: Transport;
+}
+
+export interface Transport {
+  fetch(request: Request): Promise<Response>;
+  /** `closed` is called once the socket is closed, whatever its handlers are by then. */
+  openSocket(url: string, closed: () => void): SocketLike;
 }
 
 const TIMEOUT_MS = 30_000;
@@ -37,12 +45,13 @@ export function nodeRuntime(ctx: RunContext, vu: number): Runtime {
       const t0 = performance.now();
       let res: Res = { status: 0, body: null };
       try {
-        const answer = await fetch(ctx.url + path, {
+        const request = new Request(ctx.url + path, {
           method,
           headers: options.headers,
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
+        const answer = await (ctx.transport ? ctx.transport.fetch(request) : fetch(request));
         const text = await answer.text();
         let parsed: unknown = null;
         try {
@@ -62,6 +71,11 @@ export function nodeRuntime(ctx: RunContext, vu: number): Runtime {
     },
     trend: (metric, ms) => ctx.metrics.trend(metric, ms),
     openSocket(url): SocketLike {
+      if (ctx.transport) {
+        const s = ctx.transport.openSocket(url, () => ctx.sockets.delete(s));
+        ctx.sockets.add(s);
+        return s;
+      }
       const ws = new WebSocket(url);
       ctx.sockets.add(ws);
       ws.addEventListener("close", () => ctx.sockets.delete(ws));

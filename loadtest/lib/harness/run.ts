@@ -11,7 +11,7 @@ import type { Runtime } from "../../k6/lib/runtime.ts";
 import type { Scenario } from "../../k6/lib/scenario.ts";
 import { collectFinal } from "./final.ts";
 import { Metrics, stat, timeline, type Stat, type TimelinePoint } from "./metrics.ts";
-import { nodeRuntime, type RunContext } from "./node-runtime.ts";
+import { nodeRuntime, type RunContext, type Transport } from "./node-runtime.ts";
 import type { Flatness, ResourceSample } from "./resources.ts";
 import { evaluate, type ThresholdResult } from "./thresholds.ts";
 
@@ -29,10 +29,14 @@ export interface RunOptions {
   /** Progress line period (ms); 0 for none. */
   progressMs?: number;
   during?: (run: RunHandle) => Promise<void>;
+  /** Reach Blaze some other way than fetch and Node's WebSocket (workers tests: the Worker in-process). */
+  transport?: Transport;
 }
 
 export interface RunHandle {
   elapsed(): number;
+  /** This run's documents and collections. */
+  layout: Layout;
   /** Closes every open listen socket; the listeners reconnect (resuming) on their next iteration. */
   dropSockets(): number;
   sleep(ms: number): Promise<void>;
@@ -66,7 +70,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<{ result:
   const run = Date.now().toString(36);
   const metrics = new Metrics();
   const { recorder, history } = memoryRecorder(() => Date.now());
-  const ctx: RunContext = { url: o.url.replace(/\/$/, ""), key: o.key ?? "", run, metrics, recorder, sockets: new Set(), stopping: false };
+  const ctx: RunContext = { url: o.url.replace(/\/$/, ""), key: o.key ?? "", run, metrics, recorder, sockets: new Set(), stopping: false, transport: o.transport };
   const L: Layout = layout(run);
   const startedAt = new Date().toISOString();
   let iterationErrors = 0;
@@ -98,6 +102,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<{ result:
   const progress = o.progressMs === 0 ? undefined : setInterval(() => log(progressLine(metrics, ctx)), o.progressMs ?? 5000);
   const handle: RunHandle = {
     elapsed: () => metrics.elapsed(),
+    layout: L,
     dropSockets: () => {
       const n = ctx.sockets.size;
       for (const ws of ctx.sockets) ws.close();
