@@ -72,6 +72,8 @@ export default defineConfig(async () => {
                   JWT_JWKS: JSON.stringify(jwtTestKeys.jwks),
                   JWT_ISSUER: "https://issuer.blaze.test",
                   JWT_AUDIENCE: "blaze-test",
+                  // test/fuzz.test.ts: runs per property (FUZZ_RUNS=2000 npx vitest run --project workers test/fuzz.test.ts).
+                  FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
                 },
               },
             }),

@@ -6,5 +6,7 @@ declare namespace Cloudflare {
     /** Tests only (vitest.config.ts): as under `npm start`, and the test JWT secret. */
     BLAZE_DEV: string;
     JWT_SECRET: string;
+    /** Runs per fuzz property (test/fuzz.test.ts), from the shell's FUZZ_RUNS; "" for the default. */
+    FUZZ_RUNS: string;
   }
 }
