@@ -14,7 +14,7 @@ import { normalizeQuery } from "../engine/core/query/normalize";
 import { liveQueryKey } from "../engine/live/client";
 import { shardCount } from "../engine/shard/routing";
 import type { ShardDO } from "../engine/shard/shard-do";
-import { shardStubFor } from "./helpers";
+import { api, d1Doc, eventually, shardFor, shardStubFor } from "./helpers";
 import { checkedLoad, expectCheckedAndIndexed } from "./support/checked-load";
 
 const onEveryShard = <T>(f: (i: ShardDO) => T) =>
@@ -46,6 +46,19 @@ describe("object faults under mixed load, judged by the history checker", () => 
     expect(left.filter((l) => l.alarm === 0).every((l) => l.send === 0), run.text).toBe(true);
     await expectCheckedAndIndexed(run);
   }, 60_000);
+
+  it("an alarm that throws is run again by the runtime: the only drain left still reaches the index", async () => {
+    const path = "alarmretry/a";
+    const shard = shardFor(path);
+    await runInDurableObject(shardStubFor(shard) as any, (i: ShardDO) => {
+      i.faults.failQueueSend = 1; // the drain after the commit fails: only the alarm can send
+      i.faults.failAlarm = 1;
+    });
+    expect((await api("PUT", `/v1/docs/${path}`, { n: 1 })).status).toBe(200);
+    // No other write follows: nothing but a retry of the failed alarm can drain the change.
+    await eventually(() => d1Doc(path), 20_000, 100);
+    expect(await runInDurableObject(shardStubFor(shard) as any, (i: ShardDO) => i.faults.failAlarm)).toBe(0);
+  }, 30_000);
 
   it("a live query evicted mid-stream: its listeners end with the query's result", async () => {
     let evictions = 0;

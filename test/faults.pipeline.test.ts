@@ -72,6 +72,7 @@ describe("pipeline faults under mixed load, judged by the history checker", () =
         faulty = false;
       },
     });
+    console.log(`consumer faults: ${failedBefore} invocations failed before D1, ${failedAfterApply} after it applied; ${redelivered} messages delivered again`);
     expect(failedBefore, run.text).toBeGreaterThan(0);
     expect(failedAfterApply, run.text).toBeGreaterThan(0);
     expect(redelivered, run.text).toBeGreaterThan(0);

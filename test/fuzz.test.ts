@@ -19,10 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_STATUS } from "../engine/core/errors";
 import { parseDocumentPath } from "../engine/core/paths";
 import { pathToUrl } from "../engine/http/request";
-import { adminHeaders, api, BASE } from "./helpers";
+import { adminHeaders, api, BASE, bodyOf } from "./helpers";
 import { openListenSocket } from "./support/listen-socket";
 
 const NUM_RUNS = Number(env.FUZZ_RUNS || 200);
+/** Per test: a longer search (FUZZ_RUNS) takes longer. */
+const TIMEOUT_MS = Math.max(30_000, NUM_RUNS * 40);
 const CODES = Object.keys(ERROR_STATUS).filter((c) => c !== "INTERNAL");
 
 // ---- inputs ----------------------------------------------------------------
@@ -113,7 +115,8 @@ const plainQuery = fc.record(
     limit: fc.integer({ min: 0, max: 5 }),
     startAfter: fc.array(plainValue, { maxLength: 2 }),
     select: fc.constantFrom(["n"], ["a.b"], []),
-    aggregate: fc.constantFrom({ n: { count: true } }, { t: { sum: "n" } }, { a: { avg: "s" } }, { c: { count: true }, m: { sum: "tags" } }),
+    aggregate: fc.constantFrom({ n: { count: true } }, { t: { sum: "n" } }, { a: { avg: "s" } }, { c: { count: true }, m: { sum: "tags" } }, { lo: { min: "n" }, hi: { max: "s" } }),
+    groupBy: fc.constantFrom(["s"], ["n", "s"], [], ["tags"], ["__name__"], ["a", "b", "c", "d", "e", "f", "g", "h", "i"]),
     consistency: fc.constantFrom("strong", "eventual"),
     explain: fc.boolean(),
   },
@@ -203,14 +206,7 @@ async function send(method: string, url: string, b: Body, h: Record<string, stri
     res.webSocket.accept();
     res.webSocket.close(1000, "fuzz");
   }
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, body: json };
+  return { status: res.status, body: await bodyOf(res) };
 }
 
 /** The documented error shape with a documented code, or a success. */
@@ -280,15 +276,15 @@ describe("fuzzed HTTP requests: no 5xx, the documented errors, no change from a 
     const methods = fc.constantFrom("GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS", "HEAD");
     const query = fc.oneof(fc.constant(""), fc.constantFrom("?merge=true", "?merge=false", "?merge=yes", "?merge=", "?merge=true&merge=false"), credentialParams.map((q) => (q ? `?${q}` : "")));
     await property(fc.tuple(methods, urlPath, query, body(documentData), headers), ([m, p, q, b, h]) => fuzzOne(m, `/v1/docs/${p}${q}`, b, h, p));
-  });
+  }, TIMEOUT_MS);
 
   it("POST /v1/batch", async () => {
     await property(fc.tuple(body(batchBody), headers), ([b, h]) => fuzzOne("POST", "/v1/batch", b, h, null));
-  });
+  }, TIMEOUT_MS);
 
   it("POST /v1/query (documents and aggregates)", async () => {
     await property(fc.tuple(body(queryBody), headers, credentialParams), ([b, h, q]) => fuzzOne("POST", `/v1/query${q ? `?${q}` : ""}`, b, h, null));
-  });
+  }, TIMEOUT_MS);
 
   it("GET /v1/listen (the upgrade), /v1/status, /v1/admin/*, unknown routes", async () => {
     const target = fc.oneof(
@@ -304,7 +300,7 @@ describe("fuzzed HTTP requests: no 5xx, the documented errors, no change from a 
     await property(fc.tuple(target, body(fc.anything({ maxDepth: 2 })), headers, upgrade, asAdmin), ([[m, url], b, h, u, a]) =>
       fuzzOne(m, url, b, { ...h, ...u, ...a }, null),
     );
-  });
+  }, TIMEOUT_MS);
 });
 
 // ---- the listen protocol ---------------------------------------------------
@@ -367,7 +363,7 @@ describe("fuzzed listen frames", () => {
     const [snap] = await client.take("after", 1, 10_000);
     expect(snap.changes.map((c: any) => c.doc.path)).toEqual(["fzok/x"]);
     client.ws.close();
-  });
+  }, TIMEOUT_MS);
 });
 
 describe("after the fuzz", () => {

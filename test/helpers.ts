@@ -18,14 +18,17 @@ export async function api(method: string, path: string, body?: unknown, headers:
     (init.headers as Record<string, string>)["Content-Type"] = "application/json";
   }
   const res = await exports.default.fetch(new Request(`${BASE}${path}`, init));
+  return { status: res.status, body: await bodyOf(res), headers: res.headers };
+}
+
+/** A response's body: its JSON, its text when that is not JSON, or null when empty. */
+export async function bodyOf(res: Response): Promise<any> {
   const text = await res.text();
-  let json: any = null;
   try {
-    json = text ? JSON.parse(text) : null;
+    return text ? JSON.parse(text) : null;
   } catch {
-    json = text;
+    return text;
   }
-  return { status: res.status, body: json, headers: res.headers };
 }
 
 export const shardFor = (path: string) => shardOf(path, shardCount(env));

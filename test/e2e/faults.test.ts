@@ -56,10 +56,10 @@ describe("faults under mixed load, judged by the history checker", () => {
     expect(result.check?.stats.ok, text).toBeGreaterThan(50);
   });
 
-  // Off by default: in 2 of 5 runs after the live-query fix the restarted server's index applied
-  // nothing for 120 s (every shard's watermark frozen, outboxes full, no dead letters), a liveness
-  // bug of its own still open. Run it with BLAZE_KILL_FAULT=1.
-  it.runIf(process.env.BLAZE_KILL_FAULT === "1")("kill -9 mid-load and a restart: persisted state survives, the index and resumed listeners catch up", async () => {
+  // On by default since the stall it met is fixed (222df96: a live query's notification no longer
+  // queues behind catch-up reads that wait for the index): 10 of 10 runs passed in 37-91 s on a busy
+  // 2-core machine (docs/reliability.md, "Fault injection").
+  it("kill -9 mid-load and a restart: persisted state survives, the index and resumed listeners catch up", async () => {
     const persistTo = await freshState();
     let server = await startDevServer({ persistTo, vars: VARS });
     cleanups.push(() => server.stop());

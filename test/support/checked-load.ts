@@ -76,4 +76,6 @@ export async function expectCheckedAndIndexed(run: { result: RunResult; history:
   for (const path of rows.keys()) if (!final.reads[path]) diff.push(`${path}: in D1, not a document`);
   expect(diff, text).toEqual([]);
   expect(rows.size, text).toBe(docs.length);
+  const st = result.check!.stats;
+  console.log(`checked: ${st.ops} operations (${st.ok} acknowledged, ${st.fail} refused, ${st.info} unknown), ${st.listenEvents} listener events, ${docs.length} documents = ${rows.size} D1 rows, ${result.seconds.toFixed(1)} s of load`);
 }
