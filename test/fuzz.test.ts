@@ -293,7 +293,17 @@ describe("fuzzed HTTP requests: no 5xx, the documented errors, no change from a 
       fc.tuple(fc.constant("POST"), fc.string({ maxLength: 6 }).map((s) => `/v1/admin/replay-quarantined?shard=${encodeURIComponent(s)}`)),
       fc.tuple(fc.constantFrom("GET", "PUT", "POST", "DELETE"), fc.string({ maxLength: 20 }).map((s) => `/v1/${encodeURIComponent(s)}`)),
     );
-    const upgrade = fc.record({ Upgrade: fc.constantFrom("websocket", "WebSocket", "h2c", "") }, { requiredKeys: [] });
+    const b64url = (t: string) => btoa(t).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const subprotocols = fc.oneof(
+      fc.constantFrom("blaze.v1", "blaze.v2", "blaze.auth.", "blaze.auth.!!!", ""),
+      credential.map((c) => `blaze.v1, blaze.auth.${b64url(c)}`),
+      credential.map((c) => `blaze.auth.${b64url(c)}`),
+      fc.tuple(credential, credential).map(([a, b]) => `blaze.v1, blaze.auth.${b64url(a)}, blaze.auth.${b64url(b)}`),
+    );
+    const upgrade = fc.record(
+      { Upgrade: fc.constantFrom("websocket", "WebSocket", "h2c", ""), "Sec-WebSocket-Protocol": subprotocols },
+      { requiredKeys: [] },
+    );
     // Mostly as an operator (these routes are admin only), so the fuzz gets past the key check.
     const admin = await adminHeaders();
     const asAdmin = fc.boolean().map((yes) => (yes ? admin : {}));
@@ -322,10 +332,10 @@ const listenFrame = fc.oneof(
   fc.uint8Array({ maxLength: 20 }),
 );
 
-/** What the server may send on the listen socket: snapshots, aggregates, pongs, documented errors. */
+/** What the server may send on the listen socket: snapshots, aggregates, pongs, auth answers, documented errors. */
 function expectServerMessage(m: any, frame: string): void {
   const context = `${frame.slice(0, 300)} -> ${JSON.stringify(m).slice(0, 300)}`;
-  expect(["snapshot", "aggregate", "error", "pong"], context).toContain(m.type);
+  expect(["snapshot", "aggregate", "error", "pong", "auth"], context).toContain(m.type);
   if (m.type !== "error") return;
   expect(m.error, context).toMatchObject({ code: expect.any(String), message: expect.any(String) });
   expect(CODES, context).toContain(m.error.code);
@@ -363,6 +373,37 @@ describe("fuzzed listen frames", () => {
     const [snap] = await client.take("after", 1, 10_000);
     expect(snap.changes.map((c: any) => c.doc.path)).toEqual(["fzok/x"]);
     client.ws.close();
+  }, TIMEOUT_MS);
+});
+
+const authFrame = fc
+  .record({ key: fc.oneof(credential, fc.anything({ maxDepth: 0 })), token: fc.oneof(credential, fc.anything({ maxDepth: 0 })), extra: fc.anything({ maxDepth: 1 }) }, { requiredKeys: [] })
+  .map((m) => JSON.stringify({ op: "auth", ...m }));
+
+describe("fuzzed auth frames", () => {
+  it("are accepted, or refused with a documented error and, where docs/security.md says so, a 1008 close", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), authFrame, fc.boolean(), async (listenFirst, frame, secondAuth) => {
+        const client = await openListenSocket();
+        if (listenFirst) client.send({ op: "listen", id: "a", doc: "fzkeep/k" });
+        client.ws.send(frame);
+        if (secondAuth) client.ws.send(frame);
+        client.send({ op: "listen", id: "b", doc: "fzkeep/k" });
+        await new Promise((r) => setTimeout(r, 30));
+        const end = Date.now() + 2000;
+        // Wait for the verdict: an auth answer, an error, or the listen's snapshot.
+        while (Date.now() < end && !client.messages.some((m) => m.type === "auth" || m.type === "error" || m.id === "b") && !client.closed()) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        for (const m of client.messages) expectServerMessage(m, frame);
+        const closed = client.closed() as { code: number } | null;
+        if (closed) {
+          expect(closed.code, frame).toBe(1008);
+          expect(client.messages.some((m) => m.type === "error" && m.id === null), frame).toBe(true);
+        } else client.ws.close();
+      }),
+      { numRuns: Math.ceil(NUM_RUNS / 4) },
+    );
   }, TIMEOUT_MS);
 });
 
