@@ -18,7 +18,7 @@ export async function verifyIndex(target, { repair = false, collection, limit, o
       for (const k of ["checked", "pending", "concurrent", "documents", "repaired"]) totals[k] += page[k];
       for (const [kind, n] of Object.entries(page.differences)) totals.differences[kind] = (totals.differences[kind] ?? 0) + n;
       for (const e of page.examples) if (totals.examples.filter((x) => x.kind === e.kind).length < EXAMPLES_PER_KIND) totals.examples.push(e);
-      if (page.repairError) totals.repairErrors.push({ shard, after, reason: page.repairError });
+      if (page.repairError) totals.repairErrors.push({ shard, after, reason: page.repairError, failed: page.repairFailed ?? [] });
       onPage(totals);
       after = page.next;
     }
@@ -47,7 +47,10 @@ export function formatVerify(t, { repair, where }) {
   if (t.concurrent) lines.push(`${t.concurrent} documents were written while being compared (skipped; run again to check them).`);
   if (repair) {
     lines.push(`Repaired ${t.repaired} documents through the versioned apply path; run verify again to confirm.`);
-    for (const e of t.repairErrors) lines.push(`  repair failed on shard ${e.shard} after ${JSON.stringify(e.after)}: ${e.reason}`);
+    for (const e of t.repairErrors) {
+      lines.push(`  repair failed on shard ${e.shard} after ${JSON.stringify(e.after)}: ${e.reason}`);
+      for (const f of e.failed.slice(0, EXAMPLES_PER_KIND)) lines.push(`      ${f.path}: ${f.reason}`);
+    }
   } else if (total > 0) lines.push("Run again with --repair to fix them.");
   return lines;
 }

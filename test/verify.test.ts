@@ -12,8 +12,9 @@ import { parseIndexConfig } from "../engine/index/config";
 import { runBatch } from "../engine/index/d1";
 import { encodeDocumentName, encodeValue } from "../engine/index/encoding";
 import { readWatermark } from "../engine/pipeline/watermarks";
+import { consumerHooks } from "../engine/pipeline/consumer";
 import { shardCount } from "../engine/shard/routing";
-import { adminHeaders, api, d1Doc, eventually, indexDbFor, shardFor } from "./helpers";
+import { adminHeaders, api, d1Doc, eventually, indexDbFor, pathsOnSameShard, shardFor } from "./helpers";
 
 interface Totals {
   differences: Record<string, number>;
@@ -168,5 +169,30 @@ describe("index verifier", () => {
     expect((await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n).toBe(before - 1);
     // Written after the shard's page was read (seq 9 > head 7): not the repair's to remove.
     expect(await count("vnotes/newer")).toEqual({ docs: 1, rows: 1, fts: 1 });
+  });
+
+  it("a document the index refuses does not hold back the rest of its page's repair", async () => {
+    // One shard, so one page: without the one-by-one fallback neither would be repaired.
+    const [good, bad] = pathsOnSameShard("vrefuse", 2);
+    const seqs = [await write(good, { n: 1 }), await write(bad, { n: 2 })];
+    await indexed(good, seqs[0]);
+    await indexed(bad, seqs[1]);
+    for (const path of [good, bad]) await indexDbFor(path).prepare(`DELETE FROM documents WHERE path = ?`).bind(path).run();
+    consumerHooks.checkChange = (c) => {
+      if (c.path === bad) throw new Error(`index refuses ${bad} (test hook)`);
+    };
+    try {
+      const pages = [];
+      const r = await api("POST", "/v1/admin/verify", { shard: shardFor(good), collection: "vrefuse", repair: true }, await adminHeaders());
+      pages.push(r.body);
+      expect(pages.reduce((n, p) => n + p.repaired, 0)).toBe(1);
+      expect(pages.flatMap((p) => p.repairFailed ?? [])).toEqual([{ path: bad, reason: expect.stringContaining("test hook") }]);
+    } finally {
+      consumerHooks.checkChange = null;
+    }
+    expect(await d1Doc(good)).toMatchObject({ seq: seqs[0] });
+    expect(await d1Doc(bad)).toBeNull();
+    expect((await verifyAll({ collection: "vrefuse", repair: true })).repaired).toBe(1);
+    expect(await d1Doc(bad)).toMatchObject({ seq: seqs[1] });
   });
 });

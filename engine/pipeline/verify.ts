@@ -28,6 +28,8 @@ import { isApplied, readAppliedState } from "./watermarks";
 /** Documents per page by default, and at most. */
 export const VERIFY_PAGE_DEFAULT = 500;
 export const VERIFY_PAGE_MAX = 1000;
+/** Documents a failed page repair tries one by one (a D1 batch each; D1 allows 1,000 queries per invocation). */
+export const REPAIR_ALONE_MAX = 50;
 /** Examples kept per kind of difference in one page's answer. */
 const EXAMPLES_PER_KIND = 3;
 
@@ -62,8 +64,10 @@ export interface VerifyPageResult {
   examples: Difference[];
   /** Documents repaired (with `repair`). */
   repaired: number;
-  /** Why the repair of this page failed, if it did (nothing of it was applied to that database). */
+  /** Why the repair of this page failed, if it did; its documents were then tried one by one. */
   repairError?: string;
+  /** Documents whose repair failed alone, with why (a quarantined one: replay-quarantined once its cause is fixed). */
+  repairFailed?: { path: string; reason: string }[];
 }
 
 export async function verifyPage(deps: VerifyDeps, req: VerifyRequest): Promise<VerifyPageResult> {
@@ -112,16 +116,42 @@ export async function verifyPage(deps: VerifyDeps, req: VerifyRequest): Promise<
   result.concurrent = concurrent.size;
   result.documents = differing.size;
 
-  if (req.repair && differing.size > 0) {
-    const extra = new Map<number, SQL[]>([...clears].map(([i, paths]) => [i, clearStatements(paths, page.head, deps.indexConfig)]));
+  if (req.repair && differing.size > 0) await repair(deps, page.head, [...differing], changes, clears, result);
+  return result;
+}
+
+/**
+ * Repairs a page's differing documents in one batch per index database; if
+ * that fails (a document the index cannot take, such as a quarantined one),
+ * each document alone, up to REPAIR_ALONE_MAX, so one cannot hold back the rest.
+ */
+async function repair(deps: VerifyDeps, head: number, paths: string[], changes: Map<string, ResolvedChange>, clears: Map<number, string[]>, result: VerifyPageResult) {
+  const run = (only: Set<string> | null) => {
+    const pick = (p: string) => only === null || only.has(p);
+    const extra = new Map<number, SQL[]>(
+      [...clears].map(([i, list]) => [i, list.filter(pick)] as const).filter(([, list]) => list.length > 0).map(([i, list]) => [i, clearStatements(list, head, deps.indexConfig)]),
+    );
+    return applyCurrent(deps, [...changes.values()].filter((c) => pick(c.path)), { repair: { head }, extra });
+  };
+  try {
+    await run(null);
+    result.repaired = paths.length;
+    return;
+  } catch (e) {
+    result.repairError = describeError(e);
+  }
+  result.repairFailed = [];
+  for (const path of paths.slice(0, REPAIR_ALONE_MAX)) {
     try {
-      await applyCurrent(deps, [...changes.values()], { repair: { head: page.head }, extra });
-      result.repaired = differing.size;
+      await run(new Set([path]));
+      result.repaired++;
     } catch (e) {
-      result.repairError = describeError(e);
+      result.repairFailed.push({ path, reason: describeError(e) });
     }
   }
-  return result;
+  const untried = paths.length - Math.min(paths.length, REPAIR_ALONE_MAX);
+  result.repairError = `the page's repair failed (${result.repairError}); documents repaired alone: ${result.repaired}, failed: ${result.repairFailed.length}` +
+    (untried > 0 ? `, not tried: ${untried} (run --repair again)` : "");
 }
 
 /** The shard's version of a document as the change that makes it. */
