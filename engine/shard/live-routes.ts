@@ -38,6 +38,8 @@ export type DirectSend = (queryKey: string, changes: Change[], gap: boolean) => 
 export class LiveRoutes {
   private routes: Map<string, LiveRegistration & { expiresAt: number }>;
   private readonly collections = new Set<string>();
+  /** The earliest lease end: until then a commit need not look for expired routes. */
+  private nextExpiry = Number.POSITIVE_INFINITY;
   private readonly inFlight = new Map<string, Change[]>();
   /** Live queries that missed changes since their last send. */
   private readonly gaps = new Set<string>();
@@ -68,6 +70,7 @@ export class LiveRoutes {
     );
     this.routes.set(queryKey, { query_key: queryKey, collection_id: collectionId, query, expiresAt });
     this.collections.add(collectionId);
+    this.nextExpiry = Math.min(this.nextExpiry, expiresAt);
     return true;
   }
 
@@ -139,20 +142,25 @@ export class LiveRoutes {
   }
 
   private expire(now: number): void {
+    if (now < this.nextExpiry) return;
     let gone = false;
     for (const [key, r] of this.routes) {
       if (r.expiresAt > now) continue;
       this.routes.delete(key);
       gone = true;
     }
-    if (!gone) return;
-    this.sql.exec(`DELETE FROM live_routes WHERE expires_at <= ?`, now);
+    if (gone) this.sql.exec(`DELETE FROM live_routes WHERE expires_at <= ?`, now);
+    // Renewed leases moved the earliest end on, expired ones went: look again only then.
     this.reindex();
   }
 
   private reindex(): void {
     this.collections.clear();
-    for (const r of this.routes.values()) this.collections.add(r.collection_id);
+    this.nextExpiry = Number.POSITIVE_INFINITY;
+    for (const r of this.routes.values()) {
+      this.collections.add(r.collection_id);
+      this.nextExpiry = Math.min(this.nextExpiry, r.expiresAt);
+    }
   }
 }
 
