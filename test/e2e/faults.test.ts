@@ -37,6 +37,8 @@ describe("faults under mixed load, judged by the history checker", () => {
     const { result, history } = await runScenario(mixed, {
       url: server.url,
       durationMs: 20_000,
+      // New batch documents every 6 s: the drops land in different generations, which listeners must follow.
+      batchGenerationMs: 6_000,
       progressMs: 0,
       log: () => {},
       during: async (run) => {

@@ -22,6 +22,8 @@ export interface CheckedLoadOptions {
   settleMs?: number;
   /** Scales every group of the mixed scenario (default 0.5: 2 writers, 1 reader, 3 listening sockets). */
   scale?: number;
+  /** Batch documents move to a new generation this often (default 3 s: every checked load crosses a few, listeners and the final check with them). */
+  batchGenerationMs?: number;
   during?: (run: RunHandle) => Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function checkedLoad(o: CheckedLoadOptions): Promise<{ result: RunR
     durationMs: o.durationMs ?? 8_000,
     settleMs: o.settleMs ?? 30_000,
     scale: o.scale ?? 0.5,
+    batchGenerationMs: o.batchGenerationMs ?? 3_000,
     progressMs: 0,
     log: () => {},
     during: o.during,
@@ -54,9 +57,10 @@ async function indexRows(collections: string[]): Promise<Map<string, { version: 
 }
 
 /**
- * The run passed: the checker found nothing, the run did real work, and the
+ * The run passed: the checker found nothing, the run did real work, the
  * D1 index (read directly, not through the query API) holds exactly the
- * documents read at the end, at their versions and with their data.
+ * documents read at the end, at their versions and with their data, and
+ * some listener heard each of those documents.
  */
 export async function expectCheckedAndIndexed(run: { result: RunResult; history: History; text: string }, minOk = 30): Promise<void> {
   const { result, history, text } = run;
@@ -76,6 +80,9 @@ export async function expectCheckedAndIndexed(run: { result: RunResult; history:
   for (const path of rows.keys()) if (!final.reads[path]) diff.push(`${path}: in D1, not a document`);
   expect(diff, text).toEqual([]);
   expect(rows.size, text).toBe(docs.length);
+  // Listeners followed the run: every document (batch documents of every generation too) was heard by one.
+  const heard = new Set(history.events.flatMap((e) => ("path" in e ? [e.path] : [])));
+  expect(docs.map(([path]) => path).filter((path) => !heard.has(path)), text).toEqual([]);
   const st = result.check!.stats;
   console.log(`checked: ${st.ops} operations (${st.ok} acknowledged, ${st.fail} refused, ${st.info} unknown), ${st.listenEvents} listener events, ${docs.length} documents = ${rows.size} D1 rows, ${result.seconds.toFixed(1)} s of load`);
 }

@@ -21,6 +21,8 @@ const state: Record<string, any> = {};
 
 export interface RunData {
   run: string;
+  /** When the run began: every virtual user counts the generations of batch documents from it. */
+  start: number;
 }
 
 function runtime(data: RunData): Runtime {
@@ -58,7 +60,7 @@ function runtime(data: RunData): Runtime {
 /** What a k6 entry exports: options, setup (names the run), and one function per group. */
 export function k6Entry(s: Scenario) {
   const options = k6Options(s, __ENV.DURATION || "30s", Number(__ENV.SCALE || 1));
-  const setup = (): RunData => ({ run: __ENV.RUN_ID || Date.now().toString(36) });
-  const group = (name: string) => (data: RunData) => s.groups[name].iteration(runtime(data), layout(data.run));
+  const setup = (): RunData => ({ run: __ENV.RUN_ID || Date.now().toString(36), start: Date.now() });
+  const group = (name: string) => (data: RunData) => s.groups[name].iteration(runtime(data), layout(data.run, data.start));
   return { options, setup, group };
 }

@@ -21,16 +21,23 @@ export interface Listening {
   docs: Map<string, DocSnap>;
 }
 
+/**
+ * The listeners for `specs`, made on first use and kept in the runtime's
+ * per-user state (`state.listeners`: every listener this user ever had, so
+ * the end of a run brings them all up to date, not only the current ones).
+ */
 export function listenersOf(rt: Runtime, specs: ListenSpec[]): Listening[] {
-  if (!rt.state.listeners) {
-    rt.state.listeners = specs.map((spec) => ({
-      name: `${rt.vu}:${spec.id}`,
-      spec,
-      scope: "doc" in spec ? { docs: [spec.doc] } : { collection: spec.collection },
-      docs: new Map(),
-    }));
-  }
-  return rt.state.listeners;
+  const all: Listening[] = (rt.state.listeners ??= []);
+  const byId: Map<string, Listening> = (rt.state.listenerById ??= new Map(all.map((l) => [l.spec.id, l])));
+  return specs.map((spec) => {
+    let l = byId.get(spec.id);
+    if (!l) {
+      l = { name: `${rt.vu}:${spec.id}`, spec, scope: "doc" in spec ? { docs: [spec.doc] } : { collection: spec.collection }, docs: new Map() };
+      all.push(l);
+      byId.set(spec.id, l);
+    }
+    return l;
+  });
 }
 
 function listenFrame(l: Listening) {
@@ -41,12 +48,14 @@ function listenFrame(l: Listening) {
 /**
  * One socket session: listens to every spec, applies what arrives, and
  * closes once `until()` holds (checked every 100 ms) or the socket drops.
+ * `specs` is asked again at every check: specs that appear meanwhile (the
+ * next generation of batch documents) are listened to on the same socket.
  */
-export async function listenSession(rt: Runtime, specs: ListenSpec[], until: (ls: Listening[]) => boolean): Promise<void> {
-  const ls = listenersOf(rt, specs);
-  const byId = new Map(ls.map((l) => [l.spec.id, l]));
+export async function listenSession(rt: Runtime, specs: () => ListenSpec[], until: (ls: Listening[]) => boolean): Promise<void> {
+  const byId = new Map<string, Listening>();
   const resumed = new Set<string>();
   let closed = false;
+  let opened = false;
   let ws: SocketLike;
   try {
     ws = rt.openSocket(listenUrl(rt));
@@ -58,12 +67,22 @@ export async function listenSession(rt: Runtime, specs: ListenSpec[], until: (ls
     if (l.resume) resumed.add(l.spec.id);
     if (!closed) ws.send(JSON.stringify(listenFrame(l)));
   };
+  /** Takes on the specs not listened to yet (sent now if the socket is open, else on open). */
+  const follow = () => {
+    for (const l of listenersOf(rt, specs())) {
+      if (byId.has(l.spec.id)) continue;
+      byId.set(l.spec.id, l);
+      if (opened) send(l);
+    }
+  };
+  follow();
   ws.onopen = () => {
     rt.check("listen socket opened", true);
+    opened = true;
     // First, so the listens behind it are judged as the key's caller.
     const auth = authFrame(rt);
     if (auth) ws.send(auth);
-    ls.forEach(send);
+    byId.forEach(send);
   };
   ws.onmessage = (event) => {
     const msg = JSON.parse(String(event.data));
@@ -103,7 +122,11 @@ export async function listenSession(rt: Runtime, specs: ListenSpec[], until: (ls
     };
   });
   ws.onerror = () => {};
-  while (!closed && !until(ls)) await Promise.race([rt.sleep(100), ended]);
+  const current = () => [...byId.values()];
+  while (!closed && !until(current())) {
+    await Promise.race([rt.sleep(100), ended]);
+    follow();
+  }
   if (!closed) {
     closed = true;
     ws.close();

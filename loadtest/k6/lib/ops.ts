@@ -8,22 +8,66 @@
 import type { DocSnap, Outcome } from "./history.ts";
 import { baseHeaders, pick, rng, type Res, type Runtime } from "./runtime.ts";
 
-/** The documents of one run: registers, batch documents and counters, one collection each. */
+/**
+ * The documents of one run: registers, batch documents and counters, one
+ * collection each. Batch documents come in generations: every
+ * `generationMs` from `start` a new set of `batchDocs` takes the batches, so
+ * no document collects batch ids without bound (each batch merges its id
+ * into its documents, and a document that only grows makes every later batch
+ * rewrite, re-index and re-broadcast more: latency would climb with time).
+ * Older generations keep what they hold and are checked at the end like the rest.
+ */
 export interface Layout {
   reg: string;
   bat: string;
   cnt: string;
   registers: string[];
-  batchDocs: string[];
   counters: string[];
+  /** When the run began (ms since the epoch, the load generator's clock): generation 0. */
+  start: number;
+  generationMs: number;
+  /** Batch documents per generation. */
+  batchDocs: number;
 }
 
-export function layout(run: string, sizes = { registers: 50, batchDocs: 8, counters: 4 }): Layout {
+export interface LayoutSizes {
+  registers: number;
+  batchDocs: number;
+  counters: number;
+  generationMs: number;
+}
+
+export const DEFAULT_SIZES: LayoutSizes = { registers: 50, batchDocs: 8, counters: 4, generationMs: 30_000 };
+
+export function layout(run: string, start: number, sizes: Partial<LayoutSizes> = {}): Layout {
+  const z = { ...DEFAULT_SIZES, ...sizes };
   const reg = `lt_${run}_reg`;
   const bat = `lt_${run}_bat`;
   const cnt = `lt_${run}_cnt`;
   const list = (c: string, p: string, n: number) => Array.from({ length: n }, (_, i) => `${c}/${p}${i}`);
-  return { reg, bat, cnt, registers: list(reg, "r", sizes.registers), batchDocs: list(bat, "b", sizes.batchDocs), counters: list(cnt, "c", sizes.counters) };
+  return { reg, bat, cnt, registers: list(reg, "r", z.registers), counters: list(cnt, "c", z.counters), start, generationMs: z.generationMs, batchDocs: z.batchDocs };
+}
+
+/** The generation of batch documents in force at `t`. */
+export const generationAt = (L: Layout, t: number) => Math.max(0, Math.floor((t - L.start) / L.generationMs));
+
+/** The batch documents of generation `g`. */
+export const batchDocsOf = (L: Layout, g: number) => Array.from({ length: L.batchDocs }, (_, i) => `${L.bat}/g${g}b${i}`);
+
+/** The batch documents batches write at `t`. */
+export const batchDocsAt = (L: Layout, t: number) => batchDocsOf(L, generationAt(L, t));
+
+/**
+ * Listeners take a generation on this long before it starts, so they hear
+ * its first batches as changes (a listen that comes later only gets the
+ * document as its first snapshot).
+ */
+export const LISTEN_AHEAD_MS = 2000;
+
+/** Every batch document used up to `t`, or listened to ahead of it. */
+export function batchDocsUntil(L: Layout, t: number): string[] {
+  const last = generationAt(L, t + LISTEN_AHEAD_MS);
+  return Array.from({ length: last + 1 }, (_, g) => batchDocsOf(L, g)).flat();
 }
 
 /** How an answer reads for the history: 5xx and no answer at all leave the outcome unknown. */
@@ -75,13 +119,14 @@ export async function writeRegister(rt: Runtime, L: Layout): Promise<void> {
   rt.check("write acknowledged", res.status === 200);
 }
 
-/** An atomic batch that merges its id into 2-3 batch documents. */
+/** An atomic batch that merges its id into 2-3 batch documents of the current generation. */
 export async function writeBatch(rt: Runtime, L: Layout): Promise<void> {
   const seq = nextSeq(rt);
   const id = `b${rt.vu}_${seq}`;
-  const first = Math.floor(rng(rt)() * L.batchDocs.length);
+  const docs = batchDocsAt(L, rt.now());
+  const first = Math.floor(rng(rt)() * docs.length);
   const size = 2 + (seq % 2);
-  const paths = Array.from({ length: size }, (_, i) => L.batchDocs[(first + i * 3) % L.batchDocs.length]);
+  const paths = Array.from({ length: size }, (_, i) => docs[(first + i * 3) % docs.length]);
   const done = rt.history.invoke(rt.vu, { f: "batch", id, paths });
   const at = rt.now();
   const writes = paths.map((path) => ({ op: "set", path, merge: true, data: { seen: { [id]: true }, at } }));

@@ -2,16 +2,25 @@
 // listener, while a few writers change what they listen to. listener_lag is
 // the time from a write to each listener hearing it.
 import { listenSession, type ListenSpec } from "../lib/listener.ts";
-import type { Layout } from "../lib/ops.ts";
+import { batchDocsOf, generationAt, LISTEN_AHEAD_MS, type Layout } from "../lib/ops.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { Scenario } from "../lib/scenario.ts";
 import { writeMix } from "./write-heavy.ts";
 
-/** Three registers (by virtual user), every batch document and counter, and the register collection. */
-export function listenSpecs(rt: Runtime, L: Layout): ListenSpec[] {
-  const regs = [0, 1, 2].map((i) => L.registers[(rt.vu * 3 + i) % L.registers.length]);
+/**
+ * Three registers (by virtual user), the batch documents in use (and the
+ * next generation's, shortly before it starts), every counter, and the
+ * register collection. Ids name the document, so a listener keeps its id
+ * (and its history) from session to session.
+ */
+export function listenSpecs(rt: Runtime, L: Layout, now: number): ListenSpec[] {
+  const regs = [0, 1, 2].map((i) => (rt.vu * 3 + i) % L.registers.length);
+  const gens = [...new Set([generationAt(L, now), generationAt(L, now + LISTEN_AHEAD_MS)])];
+  const idOf = (doc: string) => doc.slice(doc.lastIndexOf("/") + 1);
   return [
-    ...[...regs, ...L.batchDocs, ...L.counters].map((doc, i) => ({ id: `d${i}`, doc })),
+    ...regs.map((i) => ({ id: `r${i}`, doc: L.registers[i] })),
+    ...gens.flatMap((g) => batchDocsOf(L, g)).map((doc) => ({ id: idOf(doc), doc })),
+    ...L.counters.map((doc) => ({ id: idOf(doc), doc })),
     { id: "q", collection: L.reg },
   ];
 }
@@ -19,7 +28,7 @@ export function listenSpecs(rt: Runtime, L: Layout): ListenSpec[] {
 /** One socket held for about `holdMs` (or until the run stops), then closed and opened again next iteration. */
 export async function listenFor(rt: Runtime, L: Layout, holdMs: number): Promise<void> {
   const until = rt.now() + holdMs;
-  await listenSession(rt, listenSpecs(rt, L), () => rt.stopping() || rt.now() >= until);
+  await listenSession(rt, () => listenSpecs(rt, L, rt.now()), () => rt.stopping() || rt.now() >= until);
 }
 
 export const listeners: Scenario = {

@@ -1,6 +1,6 @@
 // Mixed: writes, batches and increments, reads and queries, and listeners at
 // once; the workload the history checker judges under faults.
-import { queryRegisters, readDoc } from "../lib/ops.ts";
+import { batchDocsAt, queryRegisters, readDoc } from "../lib/ops.ts";
 import { pick, rng } from "../lib/runtime.ts";
 import { weighted, type Scenario } from "../lib/scenario.ts";
 import { listenFor } from "./listeners.ts";
@@ -16,7 +16,7 @@ export const mixed: Scenario = {
       iteration: (rt, L) =>
         weighted(rt, rng(rt)(), [
           [40, () => readDoc(rt, pick(rt, L.registers))],
-          [15, () => readDoc(rt, pick(rt, L.batchDocs))],
+          [15, () => readDoc(rt, pick(rt, batchDocsAt(L, rt.now())))],
           [15, () => readDoc(rt, pick(rt, L.counters))],
           [30, () => queryRegisters(rt, L)],
         ]),

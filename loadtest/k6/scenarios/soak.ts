@@ -17,7 +17,7 @@ export async function paced(rt: Runtime, periodMs: number, op: () => Promise<unk
 
 export const soak: Scenario = {
   name: "soak",
-  description: "paced: 6 writers x 10 writes/s (70% PUT, 20% $increment, 10% batch), 2 readers x 5/s (GETs, queries), 10 sockets x 16 listeners renewed every 60 s",
+  description: "paced: 6 writers x 10 writes/s (70% PUT, 20% $increment, 10% batch into 8 batch documents renewed every 30 s), 2 readers x 5/s (GETs, queries), 10 sockets x 16 listeners renewed every 60 s",
   groups: {
     writers: { vus: 6, iteration: (rt, L) => paced(rt, 100, () => writeMix(rt, L)) },
     readers: {

@@ -6,7 +6,7 @@
  */
 import type { DocSnap, FinalState } from "../../k6/lib/history.ts";
 import { listenSession, type Listening } from "../../k6/lib/listener.ts";
-import { queryAll, readDoc, type Layout } from "../../k6/lib/ops.ts";
+import { batchDocsUntil, queryAll, readDoc, type Layout } from "../../k6/lib/ops.ts";
 import type { Runtime } from "../../k6/lib/runtime.ts";
 
 async function readAll(rt: Runtime, paths: string[]): Promise<Record<string, DocSnap | null>> {
@@ -49,7 +49,8 @@ function caughtUp(l: Listening, reads: Record<string, DocSnap | null>): boolean 
  */
 export async function collectFinal(reader: Runtime, L: Layout, listeners: Runtime[], timeoutMs: number, log: (line: string) => void): Promise<FinalState> {
   const deadline = Date.now() + timeoutMs;
-  const paths = [...L.registers, ...L.batchDocs, ...L.counters];
+  // Every generation of batch documents, and the next one if listeners took it on already.
+  const paths = [...L.registers, ...batchDocsUntil(L, reader.now()), ...L.counters];
   let reads = await readAll(reader, paths);
   let index: DocSnap[] | undefined;
   for (;;) {
@@ -68,8 +69,8 @@ export async function collectFinal(reader: Runtime, L: Layout, listeners: Runtim
   log(`  final: ${Object.values(reads).filter(Boolean).length} documents read, ${index.length} in the index`);
   await Promise.all(
     listeners.map((rt) => {
-      const ls: Listening[] = rt.state.listeners;
-      return listenSession(rt, ls.map((l) => l.spec), (now) => now.every((l) => caughtUp(l, reads)) || Date.now() > deadline);
+      const specs = (rt.state.listeners as Listening[]).map((l) => l.spec);
+      return listenSession(rt, () => specs, (now) => now.every((l) => caughtUp(l, reads)) || Date.now() > deadline);
     }),
   );
   const final: FinalState = { reads, index, listeners: {} };

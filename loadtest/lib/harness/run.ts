@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Progress line period (ms); 0 for none. */
   progressMs?: number;
   during?: (run: RunHandle) => Promise<void>;
+  /** How often batches move to a new generation of batch documents (default 30 s: DEFAULT_SIZES in ops.ts). */
+  batchGenerationMs?: number;
   /** Reach Blaze some other way than fetch and Node's WebSocket (workers tests: the Worker in-process). */
   transport?: Transport;
 }
@@ -67,12 +69,13 @@ export interface RunResult {
 
 export async function runScenario(s: Scenario, o: RunOptions): Promise<{ result: RunResult; history: History }> {
   const log = o.log ?? ((line: string) => console.log(line));
-  const run = Date.now().toString(36);
+  const started = Date.now();
+  const run = started.toString(36);
   const metrics = new Metrics();
   const { recorder, history } = memoryRecorder(() => Date.now());
   const ctx: RunContext = { url: o.url.replace(/\/$/, ""), key: o.key ?? "", run, metrics, recorder, sockets: new Set(), stopping: false, transport: o.transport };
-  const L: Layout = layout(run);
-  const startedAt = new Date().toISOString();
+  const L: Layout = layout(run, started, o.batchGenerationMs ? { generationMs: o.batchGenerationMs } : {});
+  const startedAt = new Date(started).toISOString();
   let iterationErrors = 0;
   let vu = 0;
   const runtimes: Runtime[] = [];
