@@ -19,6 +19,7 @@ import { readAppliedState } from "../pipeline/watermarks";
 import { Connections } from "../sockets/connections";
 import { Coordinator, type BatchOutcome, type Participant, type ShardWrites } from "./coordinator";
 import { DocListeners } from "./doc-listeners";
+import { FlowControl, flowTargetMs } from "./flow-control";
 import { DocStore, type Committed, type KeyedCommit, type PreparedResult } from "./doc-store";
 import type { DocsPage } from "../index/verify";
 import { hasLiveRoutes, LiveRoutes, sendDirect } from "./live-routes";
@@ -38,6 +39,8 @@ export interface Faults {
   /** Replace LIMITS.maxUnappliedChangesPerShard and maxUnappliedBytesPerShard for this object (tests of the bound). */
   maxUnapplied: number | null;
   maxUnappliedBytes: number | null;
+  /** Replaces INDEX_FLOW_CONTROL_MS for this object (tests of flow control; 0: off). */
+  flowTargetMs: number | null;
   /** Replaces LIMITS.idempotencyWindowMs for this object (tests of key expiry). */
   idempotencyWindowMs: number | null;
   /**
@@ -78,6 +81,16 @@ export class ShardDO extends DurableObject<Env> {
   /** The alarm as set in storage (ms epoch), read once at start-up. */
   private alarmAt: number | null = null;
   private draining: Promise<number | null> | null = null;
+  /** Paces writes while the index is far behind (./flow-control.ts). */
+  private readonly flow = new FlowControl({
+    targetMs: () => this.faults.flowTargetMs ?? flowTargetMs(this.env.INDEX_FLOW_CONTROL_MS),
+    refresh: async () => {
+      const store = this.store;
+      if (store) noteApplied(store, (await readAppliedState(metaDatabase(this.env), store.shard)).watermark, Date.now());
+    },
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: () => Date.now(),
+  });
   private drainAgain = false;
   /** Ends a drain's coalescing wait early (a strong read is waiting). */
   private wakeDrain: (() => void) | null = null;
@@ -87,7 +100,7 @@ export class ShardDO extends DurableObject<Env> {
   private lastCommitAt = 0;
   /** Keyed batches this object is coordinating now. */
   private readonly keyedBatches = new OneAtATime<BatchOutcome>();
-  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, failAlarm: 0, resendAfterMs: null, maxUnapplied: null, maxUnappliedBytes: null, idempotencyWindowMs: null, restartAt: null };
+  readonly faults: Faults = { failQueueSend: 0, failPrepare: 0, failCommit: 0, failAlarm: 0, resendAfterMs: null, maxUnapplied: null, maxUnappliedBytes: null, flowTargetMs: null, idempotencyWindowMs: null, restartAt: null };
   readonly outboxCounters: OutboxCounters = { sent: 0, resent: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -116,6 +129,7 @@ export class ShardDO extends DurableObject<Env> {
       const prior = keyed && store.keys.find<WriteResult[]>(keyed.idem, keyed.notBefore);
       if (prior) return prior;
       this.checkIndexLag(store);
+      await this.flow.pace(store);
       await this.resolveLocks(writes.map((w) => w.path), "write");
       const committed = store.commit(writes, new Date(), writeGuard(projectRules, auth), keyed);
       this.afterCommit(committed);
@@ -205,7 +219,10 @@ export class ShardDO extends DurableObject<Env> {
   // ---- multi-shard batches (two-phase commit) ---------------------------
 
   async runBatch(shard: number, txnId: string, groups: ShardWrites[], auth: AuthContext, idem?: Idempotency): Promise<RpcResult<BatchOutcome>> {
-    return this.rpc(shard, async () => {
+    return this.rpc(shard, async (store) => {
+      // Flow control paces a batch once, here on its coordinator, not in each
+      // prepare: a prepared shard holds locks and gives up after PREPARE_TIMEOUT_MS.
+      await this.flow.pace(store);
       try {
         // A repeat of a keyed batch still running here waits for it (its
         // prepare would meet the first one's locks), then is answered from its record.

@@ -22,6 +22,8 @@ export function writeBenchConfig({ indexDatabases = 1, rules = null } = {}) {
     .concat(`\n[[durable_objects.bindings]]\nname = "BARE"\nclass_name = "BareDO"\n`)
     .concat(`\n[[durable_objects.bindings]]\nname = "BARE_FANOUT"\nclass_name = "BareFanoutDO"\n`)
     .concat(`\n[[durable_objects.bindings]]\nname = "BARE_RELAY"\nclass_name = "BareRelayDO"\n`);
+  // BENCH_QUEUE_BATCH_SIZE: the change queue's max_batch_size, to measure other sizes than wrangler.toml's.
+  if (process.env.BENCH_QUEUE_BATCH_SIZE) toml = toml.replace(/(queue = "blaze-changes"\nmax_batch_size = )\d+/, `$1${Number(process.env.BENCH_QUEUE_BATCH_SIZE)}`);
   for (const [i, name] of indexBindings(indexDatabases).entries()) {
     if (i === 0) continue;
     const id = `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`;

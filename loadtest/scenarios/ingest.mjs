@@ -18,10 +18,14 @@
 //     (POST /__bench/plain-insert, 500 documents a call, 4 in flight), the
 //     physical floor; and the consumer's own statements without the queue
 //     (POST /__bench/seed) alternating with plain INSERTs in short rounds.
+// BENCH_PROFILE=1: CPU profiles of the Worker while writes arrive and while
+// the index catches up (bench-results/ingest-{load,catch-up}.cpuprofile);
+// they slow the run, so compare rates without it.
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { migrate, startDevServer } from "../lib/dev-server.mjs";
+import { migrate, ROOT, startDevServer } from "../lib/dev-server.mjs";
+import { describeProfile, startProfile } from "../lib/profile.mjs";
 import { indexBindings, writeBenchConfig } from "../lib/bench-config.mjs";
 import { fmt, median, mustOk, summarize } from "../lib/measure.mjs";
 import { cpuBetween, cpuSnapshot, describeCpu } from "../lib/cpu.mjs";
@@ -34,6 +38,9 @@ const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 8000);
 const PLAIN_FULL = process.env.BENCH_PLAIN_FULL !== "0";
 /** INDEX_LAG_LIMIT for the server (changes per shard; unset: off, the default). */
 const LAG_LIMIT = process.env.BENCH_INDEX_LAG_LIMIT;
+/** INDEX_FLOW_CONTROL_MS values to run, comma-separated (e.g. "5000,0": flow control on, then off); unset: wrangler.toml's. */
+const FLOW_TARGETS = process.env.BENCH_FLOW_CONTROL_MS ? process.env.BENCH_FLOW_CONTROL_MS.split(",") : [undefined];
+const PROFILE = process.env.BENCH_PROFILE === "1";
 const PER_CALL = 500;
 const IN_FLIGHT = 4;
 const PROBE_DOCS = 200;
@@ -49,30 +56,31 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function run() {
   const runs = [];
-  for (const n of SHARD_COUNTS) runs.push(await runWith(n));
+  for (const n of SHARD_COUNTS) for (const flow of FLOW_TARGETS) runs.push(await runWith(n, flow));
   if (runs.length > 1) {
     console.log(`\nindex databases side by side (${DOCS} documents each):`);
-    console.log("  dbs | acked docs/s | index docs/s | catch-up s | plain INSERT docs/s | seed apply docs/s | consumer busy | server cores | others' cores | docs/CPU-s");
+    console.log("  dbs | flow control ms | acked docs/s | index docs/s | catch-up s | plain INSERT docs/s | seed apply docs/s | consumer busy | server cores | others' cores | docs/CPU-s");
     for (const r of runs) {
       const s = r.summary;
       console.log(
-        `  ${String(r.indexDatabases).padStart(3)} | ${fmt(s.ackedDocsPerSecond, 0).padStart(12)} | ${fmt(s.indexDocsPerSecond, 0).padStart(12)} | ` +
+        `  ${String(r.indexDatabases).padStart(3)} | ${String(r.flowControlMs ?? "default").padStart(15)} | ${fmt(s.ackedDocsPerSecond, 0).padStart(12)} | ${fmt(s.indexDocsPerSecond, 0).padStart(12)} | ` +
           `${fmt(s.catchUpAfterLastAckMs / 1000).padStart(10)} | ${fmt(s.plainFullDocsPerSecond, 0).padStart(19)} | ${fmt(s.applyDocsPerSecond, 0).padStart(17)} | ${fmt(s.consumerBusy).padStart(13)} | ` +
           `${fmt(s.serverCores).padStart(12)} | ${fmt(s.otherCores).padStart(13)} | ${fmt(s.docsPerServerCpuSecond, 0)}`,
       );
     }
   }
-  return { runs, config: { DOCS, SHARD_COUNTS, LAG_LIMIT, APPLY_ROUNDS, IDLE_MS, PER_CALL, IN_FLIGHT, PROBE_DOCS, AFTER_MS, SPLIT } };
+  return { runs, config: { DOCS, SHARD_COUNTS, FLOW_TARGETS, LAG_LIMIT, APPLY_ROUNDS, IDLE_MS, PER_CALL, IN_FLIGHT, PROBE_DOCS, AFTER_MS, SPLIT } };
 }
 
-async function runWith(indexDatabases) {
+async function runWith(indexDatabases, flowControlMs) {
   const bindings = indexBindings(indexDatabases);
   const config = writeBenchConfig({ indexDatabases });
   const persistTo = mkdtempSync(join(tmpdir(), "blaze-bench-ingest-"));
   for (const database of bindings) await migrate({ config, persistTo, database });
   const server = await startDevServer({
     config, persistTo,
-    vars: { INDEX_SHARDS: bindings.join(","), INDEX_SPLIT_COLLECTIONS: indexDatabases > 1 ? SPLIT : "", ...(LAG_LIMIT ? { INDEX_LAG_LIMIT: LAG_LIMIT } : {}) },
+    vars: { INDEX_SHARDS: bindings.join(","), INDEX_SPLIT_COLLECTIONS: indexDatabases > 1 ? SPLIT : "", ...(LAG_LIMIT ? { INDEX_LAG_LIMIT: LAG_LIMIT } : {}),
+      ...(flowControlMs !== undefined ? { INDEX_FLOW_CONTROL_MS: flowControlMs } : {}) },
   });
   const url = server.url;
   const post = (path, body) =>
@@ -81,7 +89,7 @@ async function runWith(indexDatabases) {
   const admin = await server.adminHeaders();
   const status = () => getJson("/v1/status", admin);
   const caughtUp = (st) => st.shards.every((s) => s.lagChanges === 0);
-  console.log(`\n-- ${indexDatabases} index database(s): INDEX_SHARDS=${bindings.join(",")}${indexDatabases > 1 ? ` INDEX_SPLIT_COLLECTIONS=${SPLIT}` : ""}${LAG_LIMIT ? ` INDEX_LAG_LIMIT=${LAG_LIMIT}` : ""}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(`\n-- ${indexDatabases} index database(s): INDEX_SHARDS=${bindings.join(",")}${indexDatabases > 1 ? ` INDEX_SPLIT_COLLECTIONS=${SPLIT}` : ""}${LAG_LIMIT ? ` INDEX_LAG_LIMIT=${LAG_LIMIT}` : ""}${flowControlMs !== undefined ? ` INDEX_FLOW_CONTROL_MS=${flowControlMs}` : ""}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   try {
     // (1) idle.
     await post("/v1/batch", { writes: Array.from({ length: PROBE_DOCS }, (_, i) => ({ op: "set", path: `probe/p${i}`, data: doc(i) })) });
@@ -138,6 +146,8 @@ async function runWith(indexDatabases) {
     const appliedBefore = (await status()).shards.reduce((n, s) => n + s.watermark, 0);
     const started = performance.now();
     const cpu0 = cpuSnapshot(server.pid);
+    const profiles = {};
+    let profiler = PROFILE ? await startProfile(server.inspectorPort) : null;
     let next = 0;
     let lastAck = 0;
     let refused = 0;
@@ -165,6 +175,10 @@ async function runWith(indexDatabases) {
     );
     const ackSeconds = (lastAck - started) / 1000;
     const cpu1 = cpuSnapshot(server.pid);
+    if (profiler) {
+      profiles.load = await profiler.stop({ saveTo: join(ROOT, "bench-results", "ingest-load.cpuprofile") });
+      profiler = await startProfile(server.inspectorPort);
+    }
     let caughtUpAt = 0;
     for (;;) {
       const st = await status();
@@ -176,6 +190,7 @@ async function runWith(indexDatabases) {
       await sleep(100);
     }
     const cpu2 = cpuSnapshot(server.pid);
+    if (profiler) profiles.catchUp = await profiler.stop({ saveTo: join(ROOT, "bench-results", "ingest-catch-up.cpuprofile") });
     sampling = false;
     await sampler;
     const indexed = (await getJson("/__bench/count?collection=ingest")).count;
@@ -210,7 +225,7 @@ async function runWith(indexDatabases) {
     // Where the backlog sat when the last write was acknowledged: written (head seqs), sent to the queue, delivered to the consumer, applied.
     const b0 = first;
     const atAck = last && b0 ? { written: last.head - b0.head, sent: last.sent - b0.sent, delivered: last.delivered - b0.delivered, applied: last.applied - b0.applied } : undefined;
-    const timeline = lagSamples.map((x) => ({ t: Math.round(x.at - started), lag: x.lag, written: x.head, sent: x.sent, delivered: x.delivered, applied: x.applied }));
+    const timeline = lagSamples.map((x) => ({ t: Math.round(x.at - started), lag: x.lag, written: x.head, sent: x.sent, delivered: x.delivered, applied: x.applied, consumerMs: Math.round(x.consumerMs) }));
     const summary = {
       docs: DOCS,
       indexDatabases,
@@ -252,6 +267,7 @@ async function runWith(indexDatabases) {
     console.log(`  first write to index complete: wrangler dev used ${fmt(summary.serverCpuSeconds, 1)} CPU-s (${fmt(summary.serverCores)} cores on average; others ${fmt(summary.otherCores)}): ` +
       `${fmt(summary.docsPerServerCpuSecond, 0)} documents per CPU-second`);
     if (cpu.catchUp.seconds > 0.5) console.log(`  catch-up: ${describeCpu(cpu.catchUp)}`);
+    for (const [w, p] of Object.entries(profiles)) console.log(`  ${w}: ${describeProfile(p)}`);
     console.log("  p50 (ms; x idle)         idle |            load |        catch-up |    0-5 s after |   5-10 s after");
     for (const [kind, l] of Object.entries(latency)) {
       const cell = (w) => (l[w].n ? `${fmt(l[w].p50, 1)} (${fmt(l[w].vsIdle, 1)}x)${l[w].failed ? ` ${l[w].failed}!` : ""}` : "-").padStart(15);
@@ -294,10 +310,12 @@ async function runWith(indexDatabases) {
     );
     return {
       indexDatabases,
+      flowControlMs,
       loadAverage: loadavg(),
       summary: { ...summary, plainFullDocsPerSecond, applyDocsPerSecond: applyRate.blaze, plainApplyDocsPerSecond: applyRate.plain },
       latency,
       cpu,
+      profiles,
       timeline,
     };
   } finally {
