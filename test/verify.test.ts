@@ -11,46 +11,9 @@ import { ensureIndexBuilds } from "../engine/index/builds";
 import { parseIndexConfig } from "../engine/index/config";
 import { runBatch } from "../engine/index/d1";
 import { encodeDocumentName, encodeValue } from "../engine/index/encoding";
-import { readWatermark } from "../engine/pipeline/watermarks";
 import { consumerHooks } from "../engine/pipeline/consumer";
-import { shardCount } from "../engine/shard/routing";
 import { adminHeaders, api, d1Doc, eventually, indexDbFor, pathsOnSameShard, shardFor } from "./helpers";
-
-interface Totals {
-  differences: Record<string, number>;
-  documents: number;
-  checked: number;
-  repaired: number;
-  examples: { kind: string; path: string }[];
-}
-
-/** Every page of every shard, as the CLI walks them. */
-async function verifyAll(opts: { collection?: string; repair?: boolean; limit?: number } = {}): Promise<Totals> {
-  const totals: Totals = { differences: {}, documents: 0, checked: 0, repaired: 0, examples: [] };
-  for (let shard = 0; shard < shardCount(env); shard++) {
-    let after: string | null = "";
-    while (after !== null) {
-      const r = await api("POST", "/v1/admin/verify", { shard, after, ...opts }, await adminHeaders());
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
-      expect(r.body.repairError).toBeUndefined();
-      for (const [k, n] of Object.entries(r.body.differences as Record<string, number>)) totals.differences[k] = (totals.differences[k] ?? 0) + n;
-      totals.documents += r.body.documents;
-      totals.checked += r.body.checked;
-      totals.repaired += r.body.repaired;
-      totals.examples.push(...r.body.examples);
-      after = r.body.next;
-    }
-  }
-  return totals;
-}
-
-async function write(path: string, data: unknown) {
-  const r = await api("PUT", `/v1/docs/${path}`, data);
-  expect(r.status).toBe(200);
-  return Number(r.body.token.split(":")[1]);
-}
-
-const indexed = (path: string, seq: number) => eventually(async () => (await readWatermark(env.DB, shardFor(path))) >= seq, 10_000);
+import { indexed, remove, verifyAll, write } from "./support/verify";
 
 describe("index verifier", () => {
   it("refuses callers without an admin key and bad bodies", async () => {
@@ -70,9 +33,7 @@ describe("index verifier", () => {
       await indexed(path, seq);
       head = seq;
     }
-    const del = await api("DELETE", `/v1/docs/${p("g")}`);
-    expect(del.status).toBe(200);
-    await indexed(p("g"), Number(del.body.token.split(":")[1]));
+    await indexed(p("g"), await remove(p("g")));
     expect(head).toBeGreaterThan(0);
     const clean = await verifyAll({ collection: "tasks" });
     expect(clean.differences).toEqual({});
