@@ -58,8 +58,8 @@ export function toHex(b: Uint8Array): string {
  * A repair (engine/pipeline/verify.ts): the changes are their shard's current
  * state, read when the shard's last seq was `head`. The seq guard still holds
  * (nothing newer than a change is touched), but the version a change names
- * is rewritten even when the index claims to hold it already (a row or an
- * entry changed behind the guard's back), and a tombstone that would hide a
+ * is rewritten even when the index claims to hold it already (a row, an
+ * entry or a full-text row changed behind the guard's back), and a tombstone that would hide a
  * live document although no delete of it up to `head` exists is removed.
  */
 export interface RepairMode {
@@ -158,9 +158,12 @@ export function applyStatements(changes: ResolvedChange[], config: IndexConfig =
   // Full-text rows, per search index of the changed collections (after the documents: they check its seq).
   for (const index of config.searchIndexes ?? []) {
     const here = latest.filter((c) => parsedId(c.path) === index.collectionGroup);
-    if (here.length === 0) continue;
+    // A repair goes through every search index: a row in one that does not cover the document is removed there.
+    const touched = repair ? latest : here;
+    if (touched.length === 0) continue;
     const docs = here.filter((c) => c.op === "set").map((c) => ({ path: c.path, seq: c.seq, data: c.data as DocumentData }));
-    statements.push(...searchRowStatements(index, docs, here.map((c) => c.path)));
+    const upTo = repair ? touched.map((c): [string, number] => [c.path, c.seq]) : undefined;
+    statements.push(...searchRowStatements(index, docs, touched.map((c) => c.path), upTo));
   }
   return statements;
 

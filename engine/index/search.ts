@@ -51,24 +51,43 @@ export interface SearchDoc {
   data: DocumentData;
 }
 
+/** Each index's parsed field paths, parsed once, not once per document. */
+const fieldSegments = new WeakMap<SearchIndex, string[][]>();
+
+/** The text each of the index's fields gives a document (its FTS5 columns, in order). */
+export function searchTexts(index: SearchIndex, data: DocumentData): string[] {
+  let segments = fieldSegments.get(index);
+  if (!segments) fieldSegments.set(index, (segments = index.fields.map((f) => parseFieldPath(f))));
+  return segments.map((s) => searchableText(getField(data, s)));
+}
+
 /**
  * Statements that bring the index's rows for `paths` in line with the
  * documents table, writing rows for `docs` (each only if still the
  * document's version there). Paths of deleted documents lose their rows.
+ *
+ * `repair` (engine/index/apply.ts RepairMode): each path with the seq of its
+ * change. The path's rows up to that seq go first and are written again, an
+ * FTS row replacing whatever holds its rowid: a same-seq row is otherwise
+ * kept as it is, so a corrupt text would never be fixed, and an FTS row
+ * whose mapping row was lost would keep its text for a reused rowid.
  */
-export function searchRowStatements(index: SearchIndex, docs: SearchDoc[], paths: string[]): SQL[] {
+export function searchRowStatements(index: SearchIndex, docs: SearchDoc[], paths: string[], repair?: [string, number][]): SQL[] {
   const table = searchTable(index.id);
   const statements: SQL[] = [];
-  // Rows of versions that lost or of deleted documents: the FTS row by its rowid first, then the mapping.
-  for (const part of jsonChunks(paths)) {
-    const stale = sql`SELECT r.id FROM search_rows r WHERE r.index_id = ${index.id} AND r.path IN (SELECT value FROM json_each(${part}))
-      AND r.seq <> COALESCE((SELECT d.seq FROM documents d WHERE d.path = r.path), -1)`;
-    statements.push(sql`DELETE FROM ${table} WHERE rowid IN (${stale})`);
-    statements.push(sql`DELETE FROM search_rows WHERE id IN (${stale})`);
+  // The FTS row by its rowid first, then the mapping.
+  const remove = (ids: SQL) => [sql`DELETE FROM ${table} WHERE rowid IN (${ids})`, sql`DELETE FROM search_rows WHERE id IN (${ids})`];
+  for (const part of jsonChunks(repair ?? [])) {
+    statements.push(...remove(sql`SELECT r.id FROM search_rows r WHERE r.index_id = ${index.id} AND r.path IN (SELECT j.value ->> 0 FROM json_each(${part}) AS j)
+      AND r.seq <= (SELECT j.value ->> 1 FROM json_each(${part}) AS j WHERE j.value ->> 0 = r.path)`));
   }
-  const segments = index.fields.map((f) => parseFieldPath(f));
+  // Rows of versions that lost or of deleted documents.
+  for (const part of jsonChunks(paths)) {
+    statements.push(...remove(sql`SELECT r.id FROM search_rows r WHERE r.index_id = ${index.id} AND r.path IN (SELECT value FROM json_each(${part}))
+      AND r.seq <> COALESCE((SELECT d.seq FROM documents d WHERE d.path = r.path), -1)`));
+  }
   // [path, seq, text of each field]
-  const rows = docs.map((d) => [d.path, d.seq, ...segments.map((s) => searchableText(getField(d.data, s)))]);
+  const rows = docs.map((d) => [d.path, d.seq, ...searchTexts(index, d.data)]);
   const columns = sql.raw(index.fields.map((_, i) => searchColumn(i)).join(", "));
   const values = sql.raw(index.fields.map((_, i) => `j.value ->> ${i + 2}`).join(", "));
   for (const part of jsonChunks(rows)) {
@@ -77,10 +96,10 @@ export function searchRowStatements(index: SearchIndex, docs: SearchDoc[], paths
       WHERE EXISTS (SELECT 1 FROM documents d WHERE d.path = j.value ->> 0 AND d.seq = j.value ->> 1)
       ON CONFLICT (index_id, path) DO NOTHING`);
     // A redelivery finds its row there already (same id): nothing is written twice.
-    statements.push(sql`INSERT INTO ${table} (rowid, ${columns})
+    statements.push(sql`INSERT ${repair ? sql`OR REPLACE ` : sql``}INTO ${table} (rowid, ${columns})
       SELECT r.id, ${values} FROM json_each(${part}) AS j
       CROSS JOIN search_rows r ON r.index_id = ${index.id} AND r.path = j.value ->> 0 AND r.seq = j.value ->> 1
-      WHERE NOT EXISTS (SELECT 1 FROM ${table} s WHERE s.rowid = r.id)`);
+      ${repair ? sql`` : sql`WHERE NOT EXISTS (SELECT 1 FROM ${table} s WHERE s.rowid = r.id)`}`);
   }
   return statements;
 }

@@ -15,6 +15,7 @@ import { compositeRowsFor, toHex } from "./apply";
 import { indexesFor, isExempt } from "./config";
 import type { IndexConfig } from "./config-types";
 import { indexEntriesFor } from "./entries";
+import { SEARCH_DIFFERENCE_KINDS, compareSearchRows, readySearchIndexes, type SearchRow } from "./verify-search";
 
 export const DIFFERENCE_KINDS = [
   /** Live in its shard, no row in the index. */
@@ -36,6 +37,8 @@ export const DIFFERENCE_KINDS = [
   /** Composite index entries (ready indexes only) lacking, or not expected. */
   "composite_missing",
   "composite_extra",
+  /** Full-text search rows of built search indexes (verify-search.ts; per index). */
+  ...SEARCH_DIFFERENCE_KINDS,
 ] as const;
 export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
 
@@ -76,6 +79,8 @@ export interface IndexedRows {
   tombstone: { seq: number } | null;
   entries: { field: string; kind: string; value: string; seq: number }[];
   composites: { index_id: string; scope: string; key: string; seq: number }[];
+  /** Rows in built search indexes. */
+  search: SearchRow[];
 }
 
 export type Comparison = { concurrent: true } | { concurrent: false; differences: Difference[] };
@@ -83,7 +88,7 @@ export type Comparison = { concurrent: true } | { concurrent: false; differences
 /**
  * Compares a document's rows in one index database with `truth` (null: the
  * shard has no record of it, or it belongs in another database). `ready`:
- * the composite indexes that are built here (others may lack entries).
+ * the composite and search indexes that are built here (others may lack rows).
  */
 export function compareIndexed(path: string, truth: TruthDoc | null, head: number, rows: IndexedRows, config: IndexConfig, ready: Set<string>): Comparison {
   if ((rows.doc && rows.doc.seq > head) || (rows.tombstone && rows.tombstone.seq > head)) return { concurrent: true };
@@ -92,11 +97,16 @@ export function compareIndexed(path: string, truth: TruthDoc | null, head: numbe
   const entries = rows.entries.filter((e) => e.seq <= head);
   const composites = rows.composites.filter((e) => e.seq <= head);
   const live = truth && !truth.deleted ? truth : null;
+  const search = (version: { seq: number; data: DocumentData } | null) => {
+    const found = compareSearchRows(path, version, rows.search.filter((r) => r.seq <= head), readySearchIndexes(config, ready));
+    for (const f of found) add(f.kind, f.detail, f.count);
+  };
 
   if (!live) {
     if (rows.doc) add(truth && rows.doc.seq > truth.seq ? "ahead" : "extra", docWhy(truth, rows.doc.seq));
     if (entries.length) add("entry_extra", `${entries.length} entries for a document ${truth ? "deleted" : "absent"} here`, entries.length);
     if (composites.length) add("composite_extra", `${composites.length} composite entries for a document ${truth ? "deleted" : "absent"} here`, composites.length);
+    search(null);
     return { concurrent: false, differences: out };
   }
 
@@ -128,6 +138,7 @@ export function compareIndexed(path: string, truth: TruthDoc | null, head: numbe
   const readyRows = composites.filter((c) => ready.has(c.index_id));
   const haveComposite = new Map(readyRows.map((c) => [`${c.index_id}\u0000${c.scope}\u0000${c.key.toLowerCase()}`, c.seq]));
   tally(add, "composite", wantComposite, haveComposite, live.seq);
+  search({ seq: live.seq, data });
   return { concurrent: false, differences: out };
 }
 

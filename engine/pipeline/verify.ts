@@ -11,7 +11,8 @@
  *
  * Repair goes through the consumer's own statements (engine/index/apply.ts
  * in RepairMode, engine/pipeline/apply-current.ts): the page's version of each
- * differing document is applied again under the seq guard, and rows for
+ * differing document is applied again under the seq guard (its full-text
+ * rows up to its seq rewritten in every search index), and rows for
  * documents the shard has no record of are deleted if no newer than `head`;
  * nothing newer than what the shard said is ever overwritten.
  */
@@ -19,6 +20,7 @@ import { clearStatements, type ResolvedChange } from "../index/apply";
 import type { SQL } from "drizzle-orm";
 import { compareIndexed, type DifferenceKind, type DocsPage, type Difference, type TruthDoc } from "../index/verify";
 import { readIndexedRows, readRangeCandidates, type PageRange } from "../index/verify-read";
+import { readySearchIndexes } from "../index/verify-search";
 import { parseDocumentPath } from "../core/paths";
 import type { DocumentData } from "../core/values";
 import { describeError, indexDbOf, type ConsumerDeps } from "./apply-changes";
@@ -90,7 +92,7 @@ export async function verifyPage(deps: VerifyDeps, req: VerifyRequest): Promise<
     deps.dbs.map(async (db, i) => {
       const candidates = await readRangeCandidates(db, range);
       const paths = [...new Set([...truth.keys(), ...[...candidates.claimed, ...candidates.orphaned].filter(ours)])].filter((p) => !pending.has(p));
-      const rows = await readIndexedRows(db, paths);
+      const rows = await readIndexedRows(db, paths, readySearchIndexes(deps.indexConfig, candidates.ready));
       for (const path of paths) {
         checked.add(path);
         const doc = truth.get(path);
