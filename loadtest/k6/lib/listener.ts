@@ -111,7 +111,9 @@ export async function listenSession(rt: Runtime, specs: () => ListenSpec[], unti
       const doc = snap(c.doc);
       l.docs.set(path, doc);
       rt.history.listened({ listener: l.name, at: now, path, doc });
-      if (!msg.initial && typeof doc.data.at === "number") rt.trend("listener_lag", now - doc.data.at);
+      // Lag is write-to-listener time while the run goes on; the final catch-up replays what listeners of past
+      // generations missed long ago, which measures their absence, not the pipeline.
+      if (!msg.initial && !rt.stopping() && typeof doc.data.at === "number") rt.trend("listener_lag", now - doc.data.at);
     }
     if (msg.resume) l.resume = msg.resume;
   };
