@@ -4,9 +4,10 @@
  * changes, the watermark stays), then released.
  */
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { consumerHooks } from "../engine/pipeline/consumer";
 import type { ShardDO } from "../engine/shard/shard-do";
-import { adminHeaders, api, eventually, pathsOnSameShard, runAlarm, shardFor, shardStubFor } from "./helpers";
+import { adminHeaders, api, eventually, pathsOnDistinctShards, pathsOnSameShard, runAlarm, shardFor, shardStubFor } from "./helpers";
 
 const onShard = (shard: number, f: (i: ShardDO) => void) => runInDurableObject(shardStubFor(shard) as any, (i: ShardDO) => f(i));
 
@@ -89,45 +90,79 @@ describe("flow control (INDEX_FLOW_CONTROL_MS)", () => {
     return stats;
   };
   const setTarget = (shard: number, ms: number | null) => onShard(shard, (i) => void (i.faults.flowTargetMs = ms));
+  const shardStatusOf = async (shard: number) => (await status()).shards.find((x: { shard: number }) => x.shard === shard);
+  /** Holds every queue batch until the returned function is called: the consumer falls behind. */
+  function holdConsumer(): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    consumerHooks.beforeBatch = () => gate;
+    return () => {
+      consumerHooks.beforeBatch = null;
+      release();
+    };
+  }
+  afterEach(() => {
+    consumerHooks.beforeBatch = null;
+    consumerHooks.deps = null;
+  });
 
-  it("makes writes wait while the shard's oldest unapplied change is older than the target, and stops once the index caught up", async () => {
+  it("makes writes and batches wait while the consumer is behind the target, and stops once it caught up", async () => {
     const paths = pathsOnSameShard("flow", 3);
     const shard = shardFor(paths[0]);
+    const elsewhere = pathsOnDistinctShards("flow-other", 2).find((p) => shardFor(p) !== shard)!;
     expect((await status()).index.flowControlMs).toBe(2000);
-    await onShard(shard, (i) => void (i.faults.failQueueSend = 1000));
     await setTarget(shard, 100);
+    let release = holdConsumer();
     try {
       const before = await flowStats(shard);
       expect((await api("PUT", `/v1/docs/${paths[0]}`, { n: 1 })).status).toBe(200);
       expect((await flowStats(shard)).delayed).toBe(before.delayed); // nothing old yet
       await new Promise((r) => setTimeout(r, 600));
-      const s = (await status()).shards.find((x: { shard: number }) => x.shard === shard);
-      expect(s.writeDelayMs).toBe(0); // status judges by INDEX_FLOW_CONTROL_MS (2 s), not the test's target
+      expect((await shardStatusOf(shard)).writeDelayMs).toBe(0); // status judges by INDEX_FLOW_CONTROL_MS (2 s), not the test's target
       expect((await api("PUT", `/v1/docs/${paths[1]}`, { n: 2 })).status).toBe(200);
-      expect((await api("POST", "/v1/batch", { writes: [{ op: "set", path: paths[2], data: { n: 3 } }] })).status).toBe(200);
+      // A batch over two shards: this shard paces in its prepare.
+      const batch = await api("POST", "/v1/batch", { writes: [{ op: "set", path: paths[2], data: { n: 3 } }, { op: "set", path: elsewhere, data: { n: 3 } }] });
+      expect(batch.status).toBe(200);
       const after = await flowStats(shard);
       expect(after.delayed).toBe(before.delayed + 2);
       expect(after.waitedMs - before.waitedMs).toBeGreaterThanOrEqual(2 * 100);
 
-      await onShard(shard, (i) => void (i.faults.failQueueSend = 0));
-      await runAlarm(shard);
-      await eventually(async () => (await status()).shards.find((x: { shard: number }) => x.shard === shard).lagChanges === 0);
-      // The consumer tells the shard only every few hundred seqs: the shard asks D1 before it makes a write wait.
+      release();
+      await eventually(async () => (await shardStatusOf(shard)).lagChanges === 0);
       const caughtUp = await flowStats(shard);
       expect((await api("PUT", `/v1/docs/${paths[0]}`, { n: 4 })).status).toBe(200);
       expect((await flowStats(shard)).delayed).toBe(caughtUp.delayed);
     } finally {
-      await onShard(shard, (i) => void (i.faults.failQueueSend = 0));
+      release();
       await setTarget(shard, null);
     }
   });
 
-  it("does not slow a shard whose changes the index applied but has not said so yet", async () => {
+  it("reports the wait a shard's writes get in /v1/status", async () => {
+    const [path] = pathsOnSameShard("flow-status", 1);
+    const shard = shardFor(path);
+    const release = holdConsumer();
+    try {
+      expect((await api("PUT", `/v1/docs/${path}`, { n: 1 })).status).toBe(200);
+      // 2 s target, 500 ms per second past it: 2.6 s old is a wait of at least 300 ms.
+      await new Promise((r) => setTimeout(r, 2600));
+      const s = await shardStatusOf(shard);
+      expect(s.lagMs).toBeGreaterThanOrEqual(2600);
+      expect(s.writeDelayMs).toBeGreaterThanOrEqual(300);
+    } finally {
+      release();
+    }
+    await eventually(async () => (await shardStatusOf(shard)).lagChanges === 0);
+  });
+
+  it("does not slow a shard whose changes the index applied but has not told it of yet", async () => {
     const paths = pathsOnSameShard("flow-told", 2);
     const shard = shardFor(paths[0]);
+    // The consumer tells shards nothing: only the shard's own read of D1 can show the outbox applied.
+    consumerHooks.deps = (deps) => ({ ...deps, notifyShard: async () => {} });
     expect((await api("PUT", `/v1/docs/${paths[0]}`, { n: 1 })).status).toBe(200);
     const s = await eventually(async () => {
-      const x = (await status()).shards.find((y: { shard: number }) => y.shard === shard);
+      const x = await shardStatusOf(shard);
       return x.lagChanges === 0 ? x : null;
     });
     // The precondition that makes this test mean something: the outbox still holds applied rows.
@@ -141,5 +176,25 @@ describe("flow control (INDEX_FLOW_CONTROL_MS)", () => {
     } finally {
       await setTarget(shard, null);
     }
+  });
+
+  it("does not slow writes while the shard cannot send to the queue (waiting would not help the index)", async () => {
+    const paths = pathsOnSameShard("flow-nosend", 2);
+    const shard = shardFor(paths[0]);
+    await onShard(shard, (i) => void (i.faults.failQueueSend = 1000));
+    await setTarget(shard, 100);
+    try {
+      expect((await api("PUT", `/v1/docs/${paths[0]}`, { n: 1 })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 600));
+      const before = await flowStats(shard);
+      expect((await api("PUT", `/v1/docs/${paths[1]}`, { n: 2 })).status).toBe(200);
+      expect((await flowStats(shard)).delayed).toBe(before.delayed);
+      expect((await shardStatusOf(shard)).lagChanges).toBe(2);
+    } finally {
+      await onShard(shard, (i) => void (i.faults.failQueueSend = 0));
+      await setTarget(shard, null);
+    }
+    await runAlarm(shard);
+    await eventually(async () => (await shardStatusOf(shard)).lagChanges === 0);
   });
 });

@@ -218,14 +218,22 @@ async function settleAll(work: Promise<void>[]): Promise<void> {
  * is an optimisation only (before any resend the shard reads its watermark
  * from D1 itself). A call per batch per shard costs about as much as the
  * write it acknowledges, so a shard is told once its watermark has moved
- * NOTIFY_EVERY_SEQS past what this isolate last told it.
+ * NOTIFY_EVERY_SEQS past what this isolate last told it, or, when it moved
+ * at all, NOTIFY_AFTER_MS after it was last told: a shard with few writes
+ * then learns within a second that its outbox is applied, and its flow
+ * control (engine/shard/flow-control.ts) need not ask D1 on a write.
  */
 export const NOTIFY_EVERY_SEQS = 256;
-const notified = new Map<number, number>();
+export const NOTIFY_AFTER_MS = 1000;
+const notified = new Map<number, { watermark: number; at: number }>();
 
 async function notifyShards(watermarks: Map<number, number>, deps: ConsumerDeps): Promise<void> {
-  const due = [...watermarks].filter(([shard, w]) => w - (notified.get(shard) ?? 0) >= NOTIFY_EVERY_SEQS);
-  for (const [shard, w] of due) notified.set(shard, w);
+  const now = Date.now();
+  const due = [...watermarks].filter(([shard, w]) => {
+    const last = notified.get(shard) ?? { watermark: 0, at: Number.NEGATIVE_INFINITY };
+    return w - last.watermark >= NOTIFY_EVERY_SEQS || (w > last.watermark && now - last.at >= NOTIFY_AFTER_MS);
+  });
+  for (const [shard, w] of due) notified.set(shard, { watermark: w, at: now });
   await Promise.allSettled(due.map(([shard, w]) => deps.notifyShard(shard, w)));
 }
 

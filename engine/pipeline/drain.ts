@@ -105,9 +105,7 @@ export async function drainOutbox(store: OutboxStore, opts: DrainOptions): Promi
     const state = await opts.readApplied();
     if (state === null) checkFailed = true;
     else {
-      store.ackThrough(state.watermark);
-      progress = observeProgress(progress, state, opts.now);
-      store.setIndexProgress(progress);
+      progress = absorbApplied(store, state, opts.now);
       const due = store.dueForResend({ ...policy, progress, now: opts.now }, limit);
       const held = due.filter((seq) => isApplied(state, seq, seq));
       // Applied above a gap: not sent, but their wait restarts so they are not looked at on every drain.
@@ -145,6 +143,14 @@ export async function drainOutbox(store: OutboxStore, opts: DrainOptions): Promi
     else nextAt = store.nextResendAt({ ...policy, progress }) ?? opts.now + opts.resendAfterMs;
   }
   return { sent, resent, failed, remaining: stats.count, nextAt };
+}
+
+/** A fresh read of the index: frees the outbox rows it covers and records the progress; returns it. */
+export function absorbApplied(store: OutboxStore, state: AppliedState, now: number): IndexProgress {
+  store.ackThrough(state.watermark);
+  const progress = observeProgress(store.indexProgress(), state, now);
+  store.setIndexProgress(progress);
+  return progress;
 }
 
 /** Folds a fresh read of the index into what the shard knew; a clock moves only on growth. */

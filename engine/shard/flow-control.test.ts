@@ -1,35 +1,50 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_FLOW_TARGET_MS, FLOW_MAX_WAIT_MS, FLOW_REFRESH_MS, FlowControl, flowTargetMs, flowWaitMs, unappliedAgeMs, type FlowStore } from "./flow-control";
+import type { IndexProgress } from "../pipeline/drain";
+import { backlogAgeMs, DEFAULT_FLOW_TARGET_MS, FLOW_MAX_WAIT_MS, FLOW_REFRESH_MS, FlowControl, flowTargetMs, flowWaitMs, type FlowDeps, type FlowStore } from "./flow-control";
 
-/** A shard whose outbox starts at `oldestSeq`, each change committed at `committedAt[seq]`. */
-function store(state: { oldestSeq: number | null; committedAt: Record<number, number> }): FlowStore {
+interface State {
+  /** Lowest seq in the outbox, null when empty. */
+  oldestSeq: number | null;
+  /** Commit time (ms) of each change by seq. */
+  committedAt: Record<number, number>;
+  /** The highest seq the index holds, as the shard knows it. */
+  highest?: number;
+}
+
+function store(state: State): FlowStore {
   return {
     indexLag: () => ({ oldestSeq: state.oldestSeq }),
-    committedAfter: (seq) => state.committedAt[seq + 1] ?? null,
+    indexProgress: () => (state.highest === undefined ? null : ({ highest: state.highest } as IndexProgress)),
+    committedAfter: (seq) => {
+      const next = Object.keys(state.committedAt).map(Number).filter((s) => s > seq).sort((a, b) => a - b)[0];
+      return next === undefined ? null : state.committedAt[next];
+    },
   };
 }
 
-function harness(target: number, state: { oldestSeq: number | null; committedAt: Record<number, number> }, onRefresh = () => {}) {
+function harness(target: number, state: State, overrides: Partial<FlowDeps> = {}, onRefresh = () => {}) {
   const clock = { now: 10_000, refreshes: 0, slept: [] as number[] };
   const flow = new FlowControl({
     targetMs: () => target,
+    sendsFailing: () => false,
     refresh: async () => {
       clock.refreshes++;
       onRefresh();
     },
     sleep: async (ms) => void clock.slept.push(ms),
     now: () => clock.now,
+    ...overrides,
   });
   return { flow, clock, s: store(state) };
 }
 
 describe("flowTargetMs", () => {
-  it("defaults when unset, is off at 0 or nonsense, else the number", () => {
+  it("defaults when unset or not a number, is off at 0 or less, else the number", () => {
     expect(flowTargetMs(undefined)).toBe(DEFAULT_FLOW_TARGET_MS);
     expect(flowTargetMs("")).toBe(DEFAULT_FLOW_TARGET_MS);
+    expect(flowTargetMs("2s")).toBe(DEFAULT_FLOW_TARGET_MS);
     expect(flowTargetMs("0")).toBe(0);
     expect(flowTargetMs("-5")).toBe(0);
-    expect(flowTargetMs("soon")).toBe(0);
     expect(flowTargetMs("2500")).toBe(2500);
   });
 });
@@ -45,10 +60,17 @@ describe("flowWaitMs", () => {
   });
 });
 
-describe("unappliedAgeMs", () => {
+describe("backlogAgeMs", () => {
   it("is the age of the oldest change in the outbox, 0 when it is empty", () => {
-    expect(unappliedAgeMs(store({ oldestSeq: null, committedAt: {} }), 1000)).toBe(0);
-    expect(unappliedAgeMs(store({ oldestSeq: 7, committedAt: { 7: 400, 8: 900 } }), 1000)).toBe(600);
+    expect(backlogAgeMs(store({ oldestSeq: null, committedAt: {} }), 1000)).toBe(0);
+    expect(backlogAgeMs(store({ oldestSeq: 7, committedAt: { 7: 400, 8: 900 } }), 1000)).toBe(600);
+  });
+
+  it("skips gaps the index is already past: a lost change below the highest applied seq is not a backlog", () => {
+    // seq 7 lost (waiting for its resend), 8..9 applied above it, 10 not yet: the backlog starts at 10.
+    const committedAt = { 7: 100, 8: 200, 9: 300, 10: 800 };
+    expect(backlogAgeMs(store({ oldestSeq: 7, committedAt, highest: 9 }), 1000)).toBe(200);
+    expect(backlogAgeMs(store({ oldestSeq: 7, committedAt: { 7: 100, 8: 200 }, highest: 8 }), 1000)).toBe(0);
   });
 });
 
@@ -61,11 +83,27 @@ describe("FlowControl.pace", () => {
   });
 
   it("asks D1 first, and does not wait when the index had in fact applied the outbox", async () => {
-    const state = { oldestSeq: 3 as number | null, committedAt: { 3: 1000 } };
-    const { flow, clock, s } = harness(5000, state, () => (state.oldestSeq = null));
+    const state: State = { oldestSeq: 3, committedAt: { 3: 1000 } };
+    const { flow, clock, s } = harness(5000, state, {}, () => (state.oldestSeq = null));
     expect(await flow.pace(s)).toBe(0);
     expect(clock.refreshes).toBe(1);
     expect(clock.slept).toEqual([]);
+  });
+
+  it("writes arriving during that read wait for it and judge on what it found", async () => {
+    const state: State = { oldestSeq: 3, committedAt: { 3: 1000 } };
+    let finish!: () => void;
+    const { flow, clock, s } = harness(5000, state, {
+      refresh: () => {
+        clock.refreshes++;
+        return new Promise<void>((resolve) => (finish = () => ((state.oldestSeq = null), resolve())));
+      },
+    });
+    const writes = [flow.pace(s), flow.pace(s), flow.pace(s)];
+    await Promise.resolve();
+    finish();
+    expect(await Promise.all(writes)).toEqual([0, 0, 0]);
+    expect(clock.refreshes).toBe(1);
   });
 
   it("waits in proportion to the lag, and asks D1 at most once a second", async () => {
@@ -92,9 +130,14 @@ describe("FlowControl.pace", () => {
   });
 
   it("still paces when D1 cannot be read", async () => {
-    const { clock, s } = harness(5000, { oldestSeq: 3, committedAt: { 3: 3000 } });
-    const flow = new FlowControl({ targetMs: () => 5000, refresh: () => Promise.reject(new Error("D1 down")), sleep: async () => {}, now: () => clock.now });
+    const { flow, s } = harness(5000, { oldestSeq: 3, committedAt: { 3: 3000 } }, { refresh: () => Promise.reject(new Error("D1 down")) });
     expect(await flow.pace(s)).toBe(1000);
+  });
+
+  it("does not wait while the shard's queue sends fail (the consumer is not what is behind)", async () => {
+    const { flow, clock, s } = harness(5000, { oldestSeq: 3, committedAt: { 3: 0 } }, { sendsFailing: () => true });
+    expect(await flow.pace(s)).toBe(0);
+    expect(clock.refreshes).toBe(0);
   });
 
   it("is off at target 0", async () => {

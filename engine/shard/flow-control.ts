@@ -14,7 +14,14 @@
  * batches in flight) settles at the rate the index applies. Reads never
  * wait. INDEX_LAG_LIMIT (refuse with Retry-After) and the hard bounds on
  * unapplied changes still apply on top.
+ *
+ * What counts is the consumer's backlog (backlogAgeMs), not a lost message
+ * the consumer is already past, and nothing while the shard cannot send to
+ * the queue at all: waiting helps only when the consumer is what is behind.
+ * A multi-shard batch is paced by each participant in its prepare, before
+ * it takes its locks, so it waits for its slowest shard.
  */
+import type { IndexProgress } from "../pipeline/drain";
 
 /** The longest a write waits; well under PREPARE_TIMEOUT_MS, so a batch's prepared shards do not give up meanwhile. */
 export const FLOW_MAX_WAIT_MS = 2000;
@@ -33,12 +40,14 @@ const FLOW_GAIN_DIVISOR = 2;
  * to wait on before the next read is allowed.
  */
 export const FLOW_REFRESH_MS = 1000;
+/** A write waits at most this long for that read. */
+export const FLOW_REFRESH_TIMEOUT_MS = 250;
 
-/** The target from the environment: a number of ms, "0" for off, unset for the default. */
+/** The target from the environment: a number of ms, "0" (or less) for off; unset or not a number: the default. */
 export function flowTargetMs(value: string | undefined): number {
-  if (value === undefined || value.trim() === "") return DEFAULT_FLOW_TARGET_MS;
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : 0;
+  const n = Number(value ?? "");
+  if (value === undefined || value.trim() === "" || !Number.isFinite(n)) return DEFAULT_FLOW_TARGET_MS;
+  return n > 0 ? n : 0;
 }
 
 /** How long a write waits when the oldest unapplied change is `ageMs` old. */
@@ -50,21 +59,30 @@ export function flowWaitMs(ageMs: number, targetMs: number): number {
 /** What flow control reads of the shard's storage (DocStore provides it). */
 export interface FlowStore {
   indexLag(): { oldestSeq: number | null };
+  indexProgress(): IndexProgress | null;
   /** When the change after `seq` was committed (ms epoch), or null. */
   committedAfter(seq: number): number | null;
 }
 
-/** Age (ms) of the oldest change the shard does not know applied; 0 when none. */
-export function unappliedAgeMs(store: FlowStore, now: number): number {
+/**
+ * Age (ms) of the consumer's backlog on this shard as the shard knows it: of
+ * the oldest change in the outbox above the highest seq the index holds.
+ * Rows at or below that seq are gaps the consumer is already past (a lost
+ * message waiting for its resend): slowing writers cannot help them. 0 when
+ * there is no backlog.
+ */
+export function backlogAgeMs(store: FlowStore, now: number): number {
   const { oldestSeq } = store.indexLag();
   if (oldestSeq === null) return 0;
-  const at = store.committedAfter(oldestSeq - 1);
+  const at = store.committedAfter(Math.max(oldestSeq - 1, store.indexProgress()?.highest ?? 0));
   return at === null ? 0 : Math.max(0, now - at);
 }
 
 export interface FlowDeps {
   targetMs(): number;
-  /** Reads the shard's watermark from D1 and frees what it covers. */
+  /** True while the shard's queue sends fail: the consumer is not what is behind, so waiting cannot help. */
+  sendsFailing(): boolean;
+  /** Reads the shard's applied state from D1 and folds it into the store (frees the outbox rows it covers). */
   refresh(): Promise<void>;
   sleep(ms: number): Promise<void>;
   now(): number;
@@ -73,6 +91,8 @@ export interface FlowDeps {
 /** One per shard object: paces its writes. */
 export class FlowControl {
   private refreshedAt = Number.NEGATIVE_INFINITY;
+  /** The D1 read in flight: writes arriving meanwhile wait for it, then judge on what it found. */
+  private refreshing: Promise<void> | null = null;
   /** Writes made to wait since the object started, and the ms they waited. */
   readonly stats = { delayed: 0, waitedMs: 0 };
 
@@ -81,20 +101,33 @@ export class FlowControl {
   /** Waits as long as the shard's index lag asks; resolves to the ms waited. */
   async pace(store: FlowStore): Promise<number> {
     const target = this.deps.targetMs();
-    if (target <= 0) return 0;
-    let wait = flowWaitMs(unappliedAgeMs(store, this.deps.now()), target);
+    if (target <= 0 || this.deps.sendsFailing()) return 0;
+    let wait = flowWaitMs(backlogAgeMs(store, this.deps.now()), target);
     if (wait === 0) return 0;
     // The outbox may still hold changes the index applied since the consumer last told this shard.
-    if (this.deps.now() - this.refreshedAt >= Math.min(FLOW_REFRESH_MS, target)) {
-      this.refreshedAt = this.deps.now();
-      // D1 unreachable: pace on what the shard knows (the index is not applying either).
-      await this.deps.refresh().catch(() => undefined);
-      wait = flowWaitMs(unappliedAgeMs(store, this.deps.now()), target);
+    if (this.refreshing || this.deps.now() - this.refreshedAt >= Math.min(FLOW_REFRESH_MS, target)) {
+      await this.refresh();
+      wait = flowWaitMs(backlogAgeMs(store, this.deps.now()), target);
       if (wait === 0) return 0;
     }
     this.stats.delayed++;
     this.stats.waitedMs += wait;
     await this.deps.sleep(wait);
     return wait;
+  }
+
+  private refresh(): Promise<void> {
+    if (!this.refreshing) {
+      this.refreshedAt = this.deps.now();
+      // D1 unreachable or slow: pace on what the shard knows (the index is not applying either).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const read = this.deps.refresh().catch(() => undefined);
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLOW_REFRESH_TIMEOUT_MS)));
+      this.refreshing = Promise.race([read, timeout]).finally(() => {
+        clearTimeout(timer);
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
   }
 }

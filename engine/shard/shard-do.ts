@@ -13,7 +13,7 @@ import { DurableObject } from "cloudflare:workers";
 import { BlazeError, toRpcResult, unwrap, type RpcResult } from "../core/errors";
 import { LIMITS } from "../core/limits";
 import type { Change, DocumentSnapshot, Write, WriteResult } from "../core/writes";
-import { drainOutbox, noteApplied } from "../pipeline/drain";
+import { absorbApplied, drainOutbox, noteApplied } from "../pipeline/drain";
 import type { ChangeMessage } from "../pipeline/messages";
 import { readAppliedState } from "../pipeline/watermarks";
 import { Connections } from "../sockets/connections";
@@ -84,9 +84,10 @@ export class ShardDO extends DurableObject<Env> {
   /** Paces writes while the index is far behind (./flow-control.ts). */
   private readonly flow = new FlowControl({
     targetMs: () => this.faults.flowTargetMs ?? flowTargetMs(this.env.INDEX_FLOW_CONTROL_MS),
+    sendsFailing: () => this.sendFailures > 0,
     refresh: async () => {
       const store = this.store;
-      if (store) noteApplied(store, (await readAppliedState(metaDatabase(this.env), store.shard)).watermark, Date.now());
+      if (store) absorbApplied(store, await readAppliedState(metaDatabase(this.env), store.shard), Date.now());
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => Date.now(),
@@ -131,6 +132,8 @@ export class ShardDO extends DurableObject<Env> {
       this.checkIndexLag(store);
       await this.flow.pace(store);
       await this.resolveLocks(writes.map((w) => w.path), "write");
+      // Again after the waits: other writes may have committed meanwhile, and the bounds must hold.
+      this.checkIndexLag(store);
       const committed = store.commit(writes, new Date(), writeGuard(projectRules, auth), keyed);
       this.afterCommit(committed);
       await this.injectRestart("commit");
@@ -219,10 +222,7 @@ export class ShardDO extends DurableObject<Env> {
   // ---- multi-shard batches (two-phase commit) ---------------------------
 
   async runBatch(shard: number, txnId: string, groups: ShardWrites[], auth: AuthContext, idem?: Idempotency): Promise<RpcResult<BatchOutcome>> {
-    return this.rpc(shard, async (store) => {
-      // Flow control paces a batch once, here on its coordinator, not in each
-      // prepare: a prepared shard holds locks and gives up after PREPARE_TIMEOUT_MS.
-      await this.flow.pace(store);
+    return this.rpc(shard, async () => {
       try {
         // A repeat of a keyed batch still running here waits for it (its
         // prepare would meet the first one's locks), then is answered from its record.
@@ -241,6 +241,9 @@ export class ShardDO extends DurableObject<Env> {
         this.faults.failPrepare--;
         throw new Error("injected fault: prepare");
       }
+      this.checkIndexLag(store);
+      // Each participant paces before it takes its locks (at most FLOW_MAX_WAIT_MS, under the prepare timeout).
+      await this.flow.pace(store);
       this.checkIndexLag(store);
       const planned = store.prepare(txnId, coordinator, writes, new Date(), writeGuard(projectRules, auth));
       this.scheduleAlarm(Date.now() + this.prepareTimeoutMs());
