@@ -10,18 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ShardDO } from "../engine/shard/shard-do";
 import { consumerHooks } from "../engine/pipeline/consumer";
 import { api, d1Doc, eventually, pathsOnDistinctShards, shardFor, shardStubFor } from "./helpers";
+import { holdConsumer } from "./support/hold-consumer";
 import { openListenSocket } from "./support/listen-socket";
-
-/** Holds every queue batch until `release()`. */
-function holdConsumer() {
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  consumerHooks.beforeBatch = () => gate;
-  return () => {
-    consumerHooks.beforeBatch = null;
-    release();
-  };
-}
 
 afterEach(() => {
   consumerHooks.beforeBatch = null;

@@ -6,6 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { consumerHooks } from "../engine/pipeline/consumer";
+import { holdConsumer } from "./support/hold-consumer";
 import type { ShardDO } from "../engine/shard/shard-do";
 import { adminHeaders, api, eventually, pathsOnDistinctShards, pathsOnSameShard, runAlarm, shardFor, shardStubFor } from "./helpers";
 
@@ -91,16 +92,6 @@ describe("flow control (INDEX_FLOW_CONTROL_MS)", () => {
   };
   const setTarget = (shard: number, ms: number | null) => onShard(shard, (i) => void (i.faults.flowTargetMs = ms));
   const shardStatusOf = async (shard: number) => (await status()).shards.find((x: { shard: number }) => x.shard === shard);
-  /** Holds every queue batch until the returned function is called: the consumer falls behind. */
-  function holdConsumer(): () => void {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    consumerHooks.beforeBatch = () => gate;
-    return () => {
-      consumerHooks.beforeBatch = null;
-      release();
-    };
-  }
   afterEach(() => {
     consumerHooks.beforeBatch = null;
     consumerHooks.deps = null;
