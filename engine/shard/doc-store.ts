@@ -372,9 +372,14 @@ export class DocStore {
    * the last commit. Two index lookups, cheap enough for every write.
    */
   indexLag(): { changes: number; bytes: number; oldestSeq: number | null } {
-    const row = this.sql.exec<{ lo: number | null }>(`SELECT MIN(seq) AS lo FROM outbox`).one();
-    if (row.lo === null) return { changes: 0, bytes: 0, oldestSeq: null };
-    return { changes: this.lastSeq() - row.lo + 1, bytes: this.unappliedBytes(), oldestSeq: row.lo };
+    const lo = this.oldestOutboxSeq();
+    if (lo === null) return { changes: 0, bytes: 0, oldestSeq: null };
+    return { changes: this.lastSeq() - lo + 1, bytes: this.unappliedBytes(), oldestSeq: lo };
+  }
+
+  /** The lowest seq in the outbox (the oldest change not known applied), or null when it is empty. */
+  oldestOutboxSeq(): number | null {
+    return this.sql.exec<{ lo: number | null }>(`SELECT MIN(seq) AS lo FROM outbox`).one().lo;
   }
 
   /**

@@ -13,7 +13,7 @@ interface State {
 
 function store(state: State): FlowStore {
   return {
-    indexLag: () => ({ oldestSeq: state.oldestSeq }),
+    oldestOutboxSeq: () => state.oldestSeq,
     indexProgress: () => (state.highest === undefined ? null : ({ highest: state.highest } as IndexProgress)),
     committedAfter: (seq) => {
       const next = Object.keys(state.committedAt).map(Number).filter((s) => s > seq).sort((a, b) => a - b)[0];

@@ -58,7 +58,7 @@ export function flowWaitMs(ageMs: number, targetMs: number): number {
 
 /** What flow control reads of the shard's storage (DocStore provides it). */
 export interface FlowStore {
-  indexLag(): { oldestSeq: number | null };
+  oldestOutboxSeq(): number | null;
   indexProgress(): IndexProgress | null;
   /** When the change after `seq` was committed (ms epoch), or null. */
   committedAfter(seq: number): number | null;
@@ -72,7 +72,7 @@ export interface FlowStore {
  * there is no backlog.
  */
 export function backlogAgeMs(store: FlowStore, now: number): number {
-  const { oldestSeq } = store.indexLag();
+  const oldestSeq = store.oldestOutboxSeq();
   if (oldestSeq === null) return 0;
   const at = store.committedAfter(Math.max(oldestSeq - 1, store.indexProgress()?.highest ?? 0));
   return at === null ? 0 : Math.max(0, now - at);
